@@ -1,0 +1,100 @@
+/* libwebfuse provider API: serve any filesystem to a webfuse service.
+ *
+ * Fill a struct wf_provider_ops with path-based callbacks (like libfuse's
+ * high-level fuse_operations), then connect to a service. Paths are absolute
+ * within the provided tree ("/" is its root). Callbacks return 0 (or a byte
+ * count where noted) on success and a negated errno on failure; a NULL
+ * callback answers -ENOSYS. Callbacks run on the thread that calls
+ * wf_provider_run()/wf_provider_service(); a wf_provider is not thread-safe
+ * except for wf_provider_stop(), which may be called from any thread or a
+ * signal handler. No global state. */
+#ifndef WEBFUSE_PROVIDER_H
+#define WEBFUSE_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WF_NO_FILE_HANDLE UINT64_MAX
+
+/* Error codes of the library functions (not of the callbacks). */
+#define WF_SUCCESS 0
+#define WF_EINVAL (-1)   /* NULL or invalid argument, or wrong state */
+#define WF_ENOMEM (-2)
+#define WF_ECONNECT (-3) /* could not connect / connection lost without reconnect */
+#define WF_ETLS (-4)     /* TLS setup or certificate verification failed */
+
+/* Adds one name to a readdir answer. Returns 0, or -1 when the answer is full. */
+typedef int (*wf_dir_filler)(void *dirbuf, const char *name);
+
+struct wf_provider_ops {
+    int (*access)(void *ud, const char *path, int mode);
+    int (*getattr)(void *ud, const char *path, struct stat *st);
+    /* Writes at most size bytes (no terminator needed); returns the length. */
+    int (*readlink)(void *ud, const char *path, char *buf, size_t size);
+    int (*symlink)(void *ud, const char *target, const char *linkpath);
+    int (*link)(void *ud, const char *oldpath, const char *newpath);
+    int (*rename)(void *ud, const char *oldpath, const char *newpath, unsigned int flags);
+    int (*chmod)(void *ud, const char *path, mode_t mode);
+    int (*chown)(void *ud, const char *path, uid_t uid, gid_t gid);
+    int (*truncate)(void *ud, const char *path, off_t size, uint64_t fh);
+    int (*fsync)(void *ud, const char *path, int datasync, uint64_t fh);
+    int (*open)(void *ud, const char *path, int flags, uint64_t *fh);
+    int (*mknod)(void *ud, const char *path, mode_t mode, dev_t rdev);
+    int (*create)(void *ud, const char *path, mode_t mode, uint64_t *fh);
+    int (*release)(void *ud, const char *path, uint64_t fh);
+    int (*unlink)(void *ud, const char *path);
+    /* Returns bytes read (0 at end of file). */
+    int (*read)(void *ud, const char *path, char *buf, size_t size, off_t offset, uint64_t fh);
+    /* Returns bytes written. */
+    int (*write)(void *ud, const char *path, const char *buf, size_t size, off_t offset, uint64_t fh);
+    int (*mkdir)(void *ud, const char *path, mode_t mode);
+    int (*readdir)(void *ud, const char *path, wf_dir_filler filler, void *dirbuf);
+    int (*rmdir)(void *ud, const char *path);
+    int (*statfs)(void *ud, const char *path, struct statvfs *st);
+    /* tv[0] = atime, tv[1] = mtime; tv_nsec may be UTIME_NOW / UTIME_OMIT. */
+    int (*utimens)(void *ud, const char *path, const struct timespec tv[2], uint64_t fh);
+    /* Called when the connection to the service ends: drop every open handle. */
+    void (*disconnected)(void *ud);
+};
+
+struct wf_provider_config {
+    const char *url;       /* ws://host:port/path or wss://... (required) */
+    const char *ca_path;   /* PEM file of trusted CAs for wss (NULL: system store) */
+    const char *token;     /* sent in X-Auth-Token and answered to getcreds (NULL: none) */
+    int reconnect;         /* nonzero: reconnect with capped backoff when the connection ends */
+    int verbose;           /* nonzero: log each request */
+};
+
+struct wf_provider;
+
+/* Returns NULL on invalid arguments (ops, config or config->url NULL) or no memory.
+ * The strings in config are copied. */
+struct wf_provider *wf_provider_create(const struct wf_provider_ops *ops, void *ud,
+                                       const struct wf_provider_config *config);
+
+/* Connects and serves until wf_provider_stop() (returns WF_SUCCESS) or, without
+ * reconnect, until the connection fails or ends (returns WF_ECONNECT / WF_ETLS). */
+int wf_provider_run(struct wf_provider *p);
+
+/* One bounded step for callers with their own loop: waits at most timeout_ms.
+ * Returns WF_SUCCESS while running, 1 once finished, or an error. */
+int wf_provider_service(struct wf_provider *p, int timeout_ms);
+
+/* Asks a running provider to finish. Safe from signal handlers and other threads.
+ * Returns WF_EINVAL for NULL. Calling it twice is harmless. */
+int wf_provider_stop(struct wf_provider *p);
+
+void wf_provider_destroy(struct wf_provider *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

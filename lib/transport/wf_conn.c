@@ -1,0 +1,133 @@
+#include "wf_conn.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/wf_msg.h"
+
+/* Keep a large reassembly buffer only while large messages flow. */
+#define WF_RX_KEEP ((1u << 20) + 4096u)
+
+void wf_conn_init(struct wf_conn *c, struct lws *wsi)
+{
+    memset(c, 0, sizeof *c);
+    c->wsi = wsi;
+}
+
+void wf_conn_cleanup(struct wf_conn *c)
+{
+    struct wf_outmsg *m = c->head;
+    while (m) {
+        struct wf_outmsg *next = m->next;
+        free(m);
+        m = next;
+    }
+    free(c->rx);
+    memset(c, 0, sizeof *c);
+}
+
+struct wf_outmsg *wf_outmsg_new(size_t cap)
+{
+    struct wf_outmsg *m = malloc(sizeof *m + LWS_PRE + cap);
+    if (m) {
+        m->next = NULL;
+        m->len = 0;
+    }
+    return m;
+}
+
+uint8_t *wf_outmsg_payload(struct wf_outmsg *m)
+{
+    return m->buf + LWS_PRE;
+}
+
+void wf_conn_queue(struct wf_conn *c, struct wf_outmsg *m)
+{
+    m->next = NULL;
+    if (c->tail)
+        c->tail->next = m;
+    else
+        c->head = m;
+    c->tail = m;
+    c->queued_bytes += m->len;
+    if (c->wsi)
+        lws_callback_on_writable(c->wsi);
+}
+
+int wf_conn_send(struct wf_conn *c, const struct wf_msg *msg)
+{
+    size_t size = wf_encoded_size(msg);
+    if (size == 0)
+        return -1;
+    struct wf_outmsg *m = wf_outmsg_new(size);
+    if (!m)
+        return -1;
+    m->len = wf_encode(msg, wf_outmsg_payload(m), size);
+    if (m->len == 0) {
+        free(m);
+        return -1;
+    }
+    wf_conn_queue(c, m);
+    return 0;
+}
+
+int wf_conn_on_writable(struct wf_conn *c)
+{
+    struct wf_outmsg *m = c->head;
+    if (!m)
+        return 0;
+    c->head = m->next;
+    if (!c->head)
+        c->tail = NULL;
+    c->queued_bytes -= m->len;
+    int n = lws_write(c->wsi, wf_outmsg_payload(m), m->len, LWS_WRITE_BINARY);
+    size_t len = m->len;
+    free(m);
+    if (n < 0 || (size_t)n < len)
+        return -1;
+    if (c->head)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+int wf_conn_on_receive(struct wf_conn *c, const void *in, size_t len)
+{
+    if (lws_frame_is_binary(c->wsi) == 0)
+        return -1; /* text frames are a protocol error */
+    if (lws_is_first_fragment(c->wsi))
+        c->rx_len = 0;
+    if (len > WF_MAX_MESSAGE_SIZE - c->rx_len)
+        return -1;
+    size_t need = c->rx_len + len;
+    if (need > c->rx_cap) {
+        /* Grow for what arrived plus what lws says remains of this frame, never
+         * for a length the peer merely claims further ahead. */
+        size_t want = need + lws_remaining_packet_payload(c->wsi);
+        if (want > WF_MAX_MESSAGE_SIZE)
+            want = WF_MAX_MESSAGE_SIZE;
+        if (want < 4096)
+            want = 4096;
+        uint8_t *p = realloc(c->rx, want);
+        if (!p)
+            return -1;
+        c->rx = p;
+        c->rx_cap = want;
+    }
+    if (len)
+        memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len = need;
+    if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi))
+        return 0;
+    return 1;
+}
+
+void wf_conn_rx_done(struct wf_conn *c)
+{
+    c->rx_len = 0;
+    if (c->rx_cap > WF_RX_KEEP) {
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = 0;
+    }
+}

@@ -1,0 +1,51 @@
+/* One webfuse2 WebSocket connection on libwebsockets: reassembles incoming
+ * messages (bounded by WF_MAX_MESSAGE_SIZE, growing only as bytes arrive) and
+ * queues outgoing ones until the socket is writable. Used by both sides. */
+#ifndef WF_CONN_H
+#define WF_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lws;
+struct wf_msg;
+
+struct wf_outmsg {
+    struct wf_outmsg *next;
+    size_t len;    /* payload bytes */
+    uint8_t buf[]; /* LWS_PRE bytes of headroom, then the payload */
+};
+
+struct wf_conn {
+    struct lws *wsi;
+    uint8_t *rx;
+    size_t rx_len, rx_cap;
+    struct wf_outmsg *head, *tail;
+    size_t queued_bytes;
+};
+
+void wf_conn_init(struct wf_conn *c, struct lws *wsi);
+/* Frees buffers and drops queued messages. */
+void wf_conn_cleanup(struct wf_conn *c);
+
+/* A message buffer for cap payload bytes; write at wf_outmsg_payload(). */
+struct wf_outmsg *wf_outmsg_new(size_t cap);
+uint8_t *wf_outmsg_payload(struct wf_outmsg *m);
+
+/* Queues m (its len set) and asks lws for a writable callback. Takes ownership. */
+void wf_conn_queue(struct wf_conn *c, struct wf_outmsg *m);
+/* Encodes msg and queues it. Returns 0, or -1 if it cannot be encoded. */
+int wf_conn_send(struct wf_conn *c, const struct wf_msg *msg);
+
+/* Call from the WRITEABLE callback. Returns 0, or -1 if the connection must close. */
+int wf_conn_on_writable(struct wf_conn *c);
+
+/* Call from the RECEIVE callback. Returns 1 when a whole message is in
+ * c->rx[0..rx_len) (the caller handles it, then calls wf_conn_rx_done), 0 when
+ * more fragments are needed, -1 for a protocol violation (text frame, message
+ * over WF_MAX_MESSAGE_SIZE, out of memory): the caller closes the connection. */
+int wf_conn_on_receive(struct wf_conn *c, const void *in, size_t len);
+void wf_conn_rx_done(struct wf_conn *c);
+
+#endif
