@@ -1,0 +1,51 @@
+/* Inode table of the service. The kernel speaks inode numbers, the protocol
+ * speaks paths: each node is (parent, name), so a path is built by walking up
+ * to the root. A node lives while the kernel holds lookups on it or a child
+ * still points at it. Rename and unlink update names in place. */
+#ifndef WF_NODES_H
+#define WF_NODES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WF_ROOT_INO 1u
+
+struct wf_node {
+    uint64_t ino;
+    uint64_t nlookup;        /* lookups the kernel holds */
+    unsigned refs;           /* children pointing here */
+    struct wf_node *parent;  /* NULL for the root */
+    char *name;              /* NULL once unlinked */
+    struct wf_node *by_name; /* hash chains */
+    struct wf_node *by_ino;
+};
+
+struct wf_nodes {
+    struct wf_node **name_tab, **ino_tab;
+    size_t buckets, count;
+    uint64_t next_ino;
+    struct wf_node root;
+};
+
+int wf_nodes_init(struct wf_nodes *t);
+void wf_nodes_cleanup(struct wf_nodes *t);
+
+struct wf_node *wf_nodes_get(struct wf_nodes *t, uint64_t ino);
+/* Finds or creates the child and adds one lookup. NULL: no memory or no parent. */
+struct wf_node *wf_nodes_lookup(struct wf_nodes *t, uint64_t parent, const char *name);
+/* Child if known, without adding a lookup. */
+struct wf_node *wf_nodes_find(struct wf_nodes *t, uint64_t parent, const char *name);
+void wf_nodes_forget(struct wf_nodes *t, uint64_t ino, uint64_t n);
+/* The name is gone (unlink/rmdir): the node stays for open handles but can no
+ * longer be found by name. */
+void wf_nodes_remove_name(struct wf_nodes *t, uint64_t parent, const char *name);
+/* Applies a successful rename; exchange swaps both names. */
+void wf_nodes_rename(struct wf_nodes *t, uint64_t parent, const char *name,
+                     uint64_t newparent, const char *newname, int exchange);
+
+/* Writes the path of node ino (or of child name of ino when name != NULL)
+ * into buf. Returns its length, -ENOENT for an unknown or unlinked node,
+ * -ENAMETOOLONG when it does not fit. */
+int wf_nodes_path(struct wf_nodes *t, uint64_t ino, const char *name, char *buf, size_t cap);
+
+#endif
