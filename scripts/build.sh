@@ -1,0 +1,39 @@
+#!/bin/bash
+# Configure and build one flavour of webfuse.
+#
+#   bash scripts/build.sh [FLAVOUR] [BUILD_DIR]
+#
+# FLAVOUR:
+#   default  plain RelWithDebInfo build with tests              (build/)
+#   werror   like default, warnings are errors (-DWF_WERROR=ON)  (build/)
+#   asan     AddressSanitizer + UBSan (-DWF_SANITIZE=ON)         (build-asan/)
+#   fuzz     clang, libFuzzer targets only (-DWF_FUZZ=ON)        (build-fuzz/)
+# Extra cmake arguments can be given in WF_CMAKE_ARGS.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+flavour="${1:-default}"
+
+case "$flavour" in
+  default) dir_default=build;      args=() ;;
+  werror)  dir_default=build;      args=(-DWF_WERROR=ON) ;;
+  asan)    dir_default=build-asan; args=(-DWF_WERROR=ON -DWF_SANITIZE=ON) ;;
+  fuzz)    dir_default=build-fuzz
+           # The fuzz targets get -fsanitize=fuzzer from fuzz/CMakeLists.txt;
+           # the library code they call gets coverage and sanitizers here.
+           export CC="${CC:-clang}"
+           args=(-DWF_FUZZ=ON -DWF_TESTS=OFF
+                 "-DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer") ;;
+  *) echo "build.sh: unknown flavour '$flavour' (default|werror|asan|fuzz)" >&2; exit 2 ;;
+esac
+
+dir="${2:-$here/$dir_default}"
+jobs="${WF_JOBS:-2}"
+
+# shellcheck disable=SC2206
+extra=(${WF_CMAKE_ARGS:-})
+echo "build.sh: flavour=$flavour dir=$dir"
+mkdir -p "$dir"
+cmake -S "$here" -B "$dir" "${args[@]}" "${extra[@]}" >"$dir/configure.log" 2>&1 || {
+  cat "$dir/configure.log" >&2; echo "build.sh: cmake configure failed" >&2; exit 1; }
+cmake --build "$dir" -j"$jobs"
