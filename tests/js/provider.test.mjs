@@ -1,0 +1,319 @@
+// Provider logic with a fake socket and fake filesystems, and the read-only
+// FilesFS behind it, driven through encoded requests like a service sends.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const sourceDir = process.env.WF_SOURCE_DIR ?? join(here, '..', '..');
+const { encode, decode, Type, RESPONSE, NO_HANDLE, Errno } = await import(join(sourceDir, 'web', 'webfuse', 'codec.js'));
+const { Provider, FsError, State, sameOriginUrl } = await import(join(sourceDir, 'web', 'webfuse', 'provider.js'));
+const { FilesFS } = await import(join(sourceDir, 'web', 'webfuse', 'filesfs.js'));
+
+// A stand-in for the browser WebSocket, driven by the test.
+class FakeSocket {
+    static last = null;
+    constructor(url, protocol) {
+        this.url = url;
+        this.protocol = protocol;
+        this.readyState = 0;
+        this.sent = [];
+        this.closedWith = null;
+        this.waiters = [];
+        FakeSocket.last = this;
+    }
+    send(data) {
+        assert.equal(this.readyState, 1, 'send on an open socket only');
+        this.sent.push(decode(data));
+        const w = this.waiters;
+        this.waiters = [];
+        for (const f of w) f();
+    }
+    close(code, reason) {
+        this.closedWith = { code, reason };
+        this.readyState = 3;
+    }
+    // test side
+    open() {
+        this.readyState = 1;
+        this.onopen?.({});
+    }
+    request(msg) {
+        const bytes = encode(msg);
+        const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+        this.onmessage?.({ data: copy });
+    }
+    serverClose(code, reason = '') {
+        this.readyState = 3;
+        this.onclose?.({ code, reason });
+    }
+    async waitSent(n, ms = 2000) {
+        const deadline = Date.now() + ms;
+        while (this.sent.length < n) {
+            if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} responses, have ${this.sent.length}`);
+            await new Promise((resolve) => {
+                const t = setTimeout(resolve, 20);
+                this.waiters.push(() => {
+                    clearTimeout(t);
+                    resolve();
+                });
+            });
+        }
+        return this.sent;
+    }
+}
+
+function deferred() {
+    let resolve;
+    const promise = new Promise((r) => { resolve = r; });
+    return { promise, resolve };
+}
+
+function connected(fs, options = {}) {
+    const p = new Provider(fs, { WebSocket: FakeSocket, ...options });
+    const states = [];
+    p.addEventListener('statechange', (e) => states.push(e.detail));
+    p.connect('ws://device:8081/');
+    const ws = FakeSocket.last;
+    return { p, ws, states };
+}
+
+test('connects with the webfuse2 subprotocol and arraybuffer messages', () => {
+    const { p, ws, states } = connected({});
+    assert.equal(ws.protocol, 'webfuse2');
+    assert.equal(ws.binaryType, 'arraybuffer');
+    assert.equal(p.state, State.CONNECTING);
+    ws.open();
+    assert.equal(p.state, State.CONNECTED);
+    assert.deepEqual(states.map((s) => s.state), ['connecting', 'connected']);
+});
+
+test('requests in flight are answered when done, in any order', async () => {
+    const slow = deferred();
+    const fs = {
+        async read(path, length, offset) {
+            if (path === '/slow') await slow.promise;
+            return new Uint8Array(length).fill(offset & 0xff);
+        },
+        getattr: async () => ({ ino: 2, nlink: 1, mode: 0o100444, size: 9 }),
+    };
+    const { p, ws } = connected(fs);
+    ws.open();
+    ws.request({ id: 1, type: Type.READ, path: '/slow', length: 4, offset: 1, handle: NO_HANDLE });
+    ws.request({ id: 2, type: Type.GETATTR, path: '/fast' });
+    ws.request({ id: 3, type: Type.READ, path: '/fast', length: 2, offset: 7, handle: 5 });
+    await ws.waitSent(2);
+    assert.deepEqual(ws.sent.map((m) => m.id).sort(), [2, 3]);
+    assert.equal(p.inflight, 1);
+    slow.resolve();
+    await ws.waitSent(3);
+    assert.equal(ws.sent[2].id, 1);
+    assert.equal(ws.sent[2].type, Type.READ | RESPONSE);
+    assert.equal(ws.sent[2].result, 4);
+    assert.deepEqual([...ws.sent[2].data], [1, 1, 1, 1]);
+    const attr = ws.sent.find((m) => m.id === 2);
+    assert.equal(attr.result, 0);
+    assert.equal(attr.attr.size, 9);
+});
+
+test('getcreds gets the token the page supplies; unknown types get 0x80', async () => {
+    let token = 'first';
+    const { ws } = connected({}, { token: () => token });
+    ws.open();
+    ws.request({ id: 7, type: Type.GETCREDS });
+    await ws.waitSent(1);
+    assert.deepEqual(ws.sent[0], { id: 7, type: 0x97, path2: 'first' });
+    token = 'second';
+    ws.request({ id: 8, type: Type.GETCREDS });
+    await ws.waitSent(2);
+    assert.equal(ws.sent[1].path2, 'second');
+    const raw = new Uint8Array([0, 0, 0, 9, 0x55, 1, 2, 3]);
+    ws.onmessage({ data: raw.buffer });
+    await ws.waitSent(3);
+    assert.deepEqual(ws.sent[2], { id: 9, type: 0x80 });
+});
+
+test('errors: FsError errno, missing method ENOSYS, plain exception EIO', async () => {
+    const errors = [];
+    const fs = {
+        getattr: () => { throw new FsError(Errno.ENOENT); },
+        readdir: () => { throw new Error('bug'); },
+        unlink: () => { throw Object.assign(new Error('odd'), { errno: 9999 }); },
+    };
+    const { ws } = connected(fs, { onError: (e) => errors.push(e) });
+    ws.open();
+    ws.request({ id: 1, type: Type.GETATTR, path: '/x' });
+    ws.request({ id: 2, type: Type.READDIR, path: '/' });
+    ws.request({ id: 3, type: Type.MKDIR, path: '/d', mode: 0o755 });
+    ws.request({ id: 4, type: Type.UNLINK, path: '/x' });
+    await ws.waitSent(4);
+    const byId = Object.fromEntries(ws.sent.map((m) => [m.id, m]));
+    assert.equal(byId[1].result, -Errno.ENOENT);
+    assert.equal(byId[2].result, -Errno.EIO);
+    assert.equal(byId[3].result, -Errno.ENOSYS);
+    assert.equal(byId[4].result, -Errno.EIO); // unknown errno numbers become EIO
+    assert.equal(errors.length, 2);
+});
+
+test('a text message is ignored; a truncated request gets -EIO', async () => {
+    const { ws } = connected({ getattr: () => ({}) });
+    ws.open();
+    ws.onmessage({ data: 'hello' });
+    ws.onmessage({ data: new Uint8Array([0, 0, 0, 4, 0x02, 0, 0]).buffer });
+    await ws.waitSent(1);
+    assert.deepEqual(ws.sent, [{ id: 4, type: 0x82, result: -Errno.EIO }]);
+});
+
+test('answers are dropped once the socket closed', async () => {
+    const slow = deferred();
+    const { p, ws } = connected({ statfs: async () => { await slow.promise; return {}; } });
+    ws.open();
+    ws.request({ id: 1, type: Type.STATFS, path: '/' });
+    p.disconnect();
+    assert.deepEqual(ws.closedWith, { code: 1000, reason: 'provider stopped sharing' });
+    assert.equal(p.state, State.IDLE);
+    slow.resolve();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(ws.sent.length, 0);
+    assert.equal(p.inflight, 0);
+});
+
+test('states: refused before open, lost after, refused after failed credentials', () => {
+    let c = connected({});
+    c.ws.serverClose(1006);
+    assert.equal(c.p.state, State.REFUSED);
+    assert.equal(c.states.at(-1).code, 1006);
+
+    c = connected({});
+    c.ws.open();
+    c.ws.request({ id: 1, type: Type.STATFS, path: '/' });
+    c.ws.serverClose(1001, 'going away');
+    assert.equal(c.p.state, State.LOST);
+    assert.equal(c.states.at(-1).code, 1001);
+    assert.equal(c.states.at(-1).reason, 'going away');
+
+    c = connected({}, { token: 'bad' });
+    c.ws.open();
+    c.ws.request({ id: 1, type: Type.GETCREDS });
+    c.ws.serverClose(1000);
+    assert.equal(c.p.state, State.REFUSED);
+
+    c = connected({});
+    c.ws.open();
+    c.ws.serverClose(1008, 'policy');
+    assert.equal(c.p.state, State.REFUSED);
+});
+
+test('same-origin URL follows the page scheme and host', () => {
+    assert.equal(sameOriginUrl({ protocol: 'http:', host: 'dev:8080' }), 'ws://dev:8080/');
+    assert.equal(sameOriginUrl({ protocol: 'https:', host: 'dev' }), 'wss://dev/');
+});
+
+// ------------------------------------------------------------------ FilesFS through the provider
+
+async function roundtrip(ws, msg) {
+    const n = ws.sent.length;
+    ws.request(msg);
+    await ws.waitSent(n + 1);
+    return ws.sent.find((m, i) => i >= n && m.id === msg.id);
+}
+
+test('FilesFS: attributes, listing, reads, progress, read-only', async () => {
+    const events = [];
+    const fs = new FilesFS({ onChange: (kind, e) => events.push([kind, e.name]) });
+    const content = new Uint8Array(300000);
+    for (let i = 0; i < content.length; i++) content[i] = (i * 7) & 0xff;
+    const when = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
+    fs.add(new File([content], 'fw.img', { lastModified: when }));
+    fs.add(new Blob([new Uint8Array([1, 2, 3])]), 'small.bin');
+    fs.add(new File([new Uint8Array(0)], 'fw.img'));
+    assert.deepEqual(fs.list().map((e) => e.name), ['fw.img', 'small.bin', 'fw (2).img']);
+
+    const { ws } = connected(fs);
+    ws.open();
+    let id = 1;
+    const rq = (m) => roundtrip(ws, { id: id++, ...m });
+
+    const root = await rq({ type: Type.GETATTR, path: '/' });
+    assert.equal(root.result, 0);
+    assert.equal(root.attr.mode, 0o040555);
+    const attr = await rq({ type: Type.GETATTR, path: '/fw.img' });
+    assert.equal(attr.attr.mode, 0o100444);
+    assert.equal(attr.attr.size, 300000);
+    assert.deepEqual(attr.attr.mtime, { sec: Math.floor(when / 1000), nsec: 678000000 });
+    assert.equal((await rq({ type: Type.GETATTR, path: '/nope' })).result, -Errno.ENOENT);
+    assert.equal((await rq({ type: Type.GETATTR, path: '/fw.img/x' })).result, -Errno.ENOTDIR);
+
+    const dir = await rq({ type: Type.READDIR, path: '/' });
+    assert.deepEqual(dir.names, ['fw.img', 'small.bin', 'fw (2).img']);
+    assert.equal((await rq({ type: Type.READDIR, path: '/fw.img' })).result, -Errno.ENOTDIR);
+
+    for (const flags of [1, 2, 0o1000, 0o101]) {
+        assert.equal((await rq({ type: Type.OPEN, path: '/fw.img', flags })).result, -Errno.EROFS, `flags ${flags}`);
+    }
+    assert.equal((await rq({ type: Type.OPEN, path: '/nope', flags: 0 })).result, -Errno.ENOENT);
+    const opened = await rq({ type: Type.OPEN, path: '/fw.img', flags: 0o100000 });
+    assert.equal(opened.result, 0);
+    const h = opened.handle;
+
+    const r1 = await rq({ type: Type.READ, path: '/fw.img', length: 131072, offset: 0, handle: h });
+    assert.equal(r1.result, 131072);
+    assert.deepEqual(r1.data, content.subarray(0, 131072));
+    const r2 = await rq({ type: Type.READ, path: '/fw.img', length: 262144, offset: 131072, handle: NO_HANDLE });
+    assert.equal(r2.result, 300000 - 131072);
+    assert.deepEqual(r2.data, content.subarray(131072));
+    const eof = await rq({ type: Type.READ, path: '/fw.img', length: 10, offset: 300000, handle: h });
+    assert.equal(eof.result, 0);
+    const far = await rq({ type: Type.READ, path: '/fw.img', length: 10, offset: 2n ** 60n, handle: h });
+    assert.equal(far.result, 0);
+    await rq({ type: Type.READ, path: '/fw.img', length: 100, offset: 0, handle: h }); // a re-read
+    const entry = fs.list()[0];
+    assert.equal(fs.progressOf(entry), 300000);
+    assert.equal(entry.bytesRead, 300100);
+    assert.ok(events.some(([k, n]) => k === 'progress' && n === 'fw.img'));
+    assert.equal((await rq({ type: Type.RELEASE, path: '/fw.img', handle: h })).result, 0);
+    assert.equal(entry.openCount, 0);
+
+    const st = await rq({ type: Type.STATFS, path: '/' });
+    assert.equal(st.result, 0);
+    assert.equal(st.statfs.files, 4);
+    assert.equal(st.statfs.namemax, 255);
+
+    assert.equal((await rq({ type: Type.ACCESS, path: '/fw.img', access: 4 })).result, 0);
+    assert.equal((await rq({ type: Type.ACCESS, path: '/fw.img', access: 2 })).result, -Errno.EROFS);
+    assert.equal((await rq({ type: Type.ACCESS, path: '/', access: 5 })).result, 0);
+    assert.equal((await rq({ type: Type.ACCESS, path: '/nope', access: 0 })).result, -Errno.ENOENT);
+
+    const mutating = [
+        { type: Type.SYMLINK, path2: 't', path: '/l' },
+        { type: Type.LINK, path: '/fw.img', path2: '/l' },
+        { type: Type.RENAME, path: '/fw.img', path2: '/x', rename_flags: 0 },
+        { type: Type.CHMOD, path: '/fw.img', mode: 0o644 },
+        { type: Type.CHOWN, path: '/fw.img', uid: 1, gid: 1 },
+        { type: Type.TRUNCATE, path: '/fw.img', size: 0, handle: NO_HANDLE },
+        { type: Type.MKNOD, path: '/n', mode: 0o10644, rdev: 0 },
+        { type: Type.CREATE, path: '/n', mode: 0o644 },
+        { type: Type.UNLINK, path: '/fw.img' },
+        { type: Type.WRITE, path: '/fw.img', data: new Uint8Array([1]), offset: 0, handle: NO_HANDLE },
+        { type: Type.MKDIR, path: '/d', mode: 0o755 },
+        { type: Type.RMDIR, path: '/d' },
+        { type: Type.UTIMENS, path: '/fw.img', atime: { sec: 0, nsec: 0 }, mtime: { sec: 0, nsec: 0 }, handle: NO_HANDLE },
+    ];
+    for (const m of mutating) {
+        assert.equal((await rq(m)).result, -Errno.EROFS, `type ${m.type}`);
+    }
+    assert.deepEqual(fs.list().map((e) => e.size), [300000, 3, 0]);
+});
+
+test('FilesFS: a removed file fails reads on open handles, vanishes from the listing', async () => {
+    const fs = new FilesFS();
+    fs.add(new Blob([new Uint8Array(10)]), 'a.bin');
+    const h = fs.open('/a.bin', 0);
+    assert.equal((await fs.read('/a.bin', 4, 0, h)).length, 4);
+    fs.remove('a.bin');
+    await assert.rejects(fs.read('/a.bin', 4, 0, h), (e) => e.errno === Errno.EIO);
+    await assert.rejects(fs.read('/a.bin', 4, 0, NO_HANDLE), (e) => e.errno === Errno.ENOENT);
+    assert.deepEqual(fs.readdir('/'), []);
+    fs.release('/a.bin', h);
+});

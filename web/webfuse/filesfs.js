@@ -1,0 +1,258 @@
+// A read-only filesystem for the webfuse provider, backed by File / Blob
+// objects the person picked: one flat root directory holding those files.
+// Reads are served from blob.slice(offset, offset + size).arrayBuffer(), so a
+// file is never loaded whole. Bytes read are tracked per file for progress.
+
+import { Errno, Mode, OpenFlags, Access } from './codec.js';
+import { FsError } from './provider.js';
+
+const BLOCK = 4096;
+
+function timeOf(ms) {
+    const t = Math.max(0, Math.floor(Number(ms) || 0));
+    return { sec: Math.floor(t / 1000), nsec: (t % 1000) * 1000000 };
+}
+
+// Names that cannot live in the flat root.
+function validName(name) {
+    return typeof name === 'string' && name !== '' && name !== '.' && name !== '..'
+        && !name.includes('/') && !name.includes('\0') && new TextEncoder().encode(name).length <= 255;
+}
+
+// Merged, sorted [start, end) ranges: how much of a file the device has seen.
+class Coverage {
+    constructor() {
+        this.ranges = [];
+        this.covered = 0;
+    }
+    add(start, end) {
+        if (end <= start) return;
+        const out = [];
+        let s = start;
+        let e = end;
+        let placed = false;
+        for (const [a, b] of this.ranges) {
+            if (b < s) out.push([a, b]);
+            else if (a > e) {
+                if (!placed) {
+                    out.push([s, e]);
+                    placed = true;
+                }
+                out.push([a, b]);
+            } else {
+                s = Math.min(s, a);
+                e = Math.max(e, b);
+            }
+        }
+        if (!placed) out.push([s, e]);
+        this.ranges = out;
+        this.covered = out.reduce((n, [a, b]) => n + (b - a), 0);
+    }
+}
+
+export class FilesFS {
+    // onChange(kind, entry): 'add' | 'remove' | 'progress'
+    constructor(options = {}) {
+        this.entries = new Map(); // name -> entry
+        this.handles = new Map(); // handle -> entry
+        this.nextIno = 2;
+        this.nextHandle = 1;
+        this.rootTime = timeOf(Date.now());
+        this.onChange = options.onChange ?? null;
+    }
+
+    // Shares a File or Blob. name defaults to file.name; a clash gets a
+    // " (2)" style suffix. Returns the entry.
+    add(blob, name) {
+        let base = name ?? blob.name ?? 'file';
+        base = String(base).replace(/[/\0]/g, '_');
+        if (!validName(base)) base = 'file';
+        let unique = base;
+        for (let i = 2; this.entries.has(unique); i++) {
+            const dot = base.lastIndexOf('.');
+            unique = dot > 0 ? `${base.slice(0, dot)} (${i})${base.slice(dot)}` : `${base} (${i})`;
+        }
+        const entry = {
+            name: unique,
+            blob,
+            size: blob.size,
+            mtime: timeOf(blob.lastModified ?? Date.now()),
+            ino: this.nextIno++,
+            bytesRead: 0,   // every byte handed to the device, re-reads included
+            reads: 0,
+            coverage: new Coverage(),
+            openCount: 0,
+            removed: false,
+        };
+        this.entries.set(unique, entry);
+        this.rootTime = timeOf(Date.now());
+        this._changed('add', entry);
+        return entry;
+    }
+
+    remove(name) {
+        const entry = this.entries.get(name);
+        if (!entry) return false;
+        entry.removed = true;
+        this.entries.delete(name);
+        this.rootTime = timeOf(Date.now());
+        this._changed('remove', entry);
+        return true;
+    }
+
+    clear() {
+        for (const name of [...this.entries.keys()]) this.remove(name);
+    }
+
+    list() {
+        return [...this.entries.values()];
+    }
+
+    // Bytes of the file the device has read at least once.
+    progressOf(entry) {
+        return entry.coverage.covered;
+    }
+
+    resetProgress() {
+        for (const e of this.entries.values()) {
+            e.bytesRead = 0;
+            e.reads = 0;
+            e.coverage = new Coverage();
+            this._changed('progress', e);
+        }
+    }
+
+    _changed(kind, entry) {
+        if (this.onChange) {
+            try {
+                this.onChange(kind, entry);
+            } catch {
+                // the UI's problem, not the device's
+            }
+        }
+    }
+
+    _lookup(path) {
+        if (path === '/') return null;
+        if (typeof path !== 'string' || path[0] !== '/') throw new FsError(Errno.ENOENT);
+        const name = path.slice(1);
+        const entry = this.entries.get(name);
+        if (!entry) {
+            if (name.includes('/')) {
+                // below a regular file, or a missing directory
+                const first = name.slice(0, name.indexOf('/'));
+                throw new FsError(this.entries.has(first) ? Errno.ENOTDIR : Errno.ENOENT);
+            }
+            throw new FsError(Errno.ENOENT);
+        }
+        return entry;
+    }
+
+    // ------------------------------------------------------------ reading
+
+    getattr(path) {
+        const e = this._lookup(path);
+        if (e === null) {
+            return {
+                ino: 1, nlink: 2, mode: Mode.S_IFDIR | 0o555, uid: 0, gid: 0, rdev: 0,
+                size: 0, blocks: 0, atime: this.rootTime, mtime: this.rootTime, ctime: this.rootTime,
+            };
+        }
+        return {
+            ino: e.ino, nlink: 1, mode: Mode.S_IFREG | 0o444, uid: 0, gid: 0, rdev: 0,
+            size: e.size, blocks: Math.ceil(e.size / 512), atime: e.mtime, mtime: e.mtime, ctime: e.mtime,
+        };
+    }
+
+    access(path, mode) {
+        const e = this._lookup(path);
+        const m = Number(mode) & 7;
+        if (m & Access.W_OK) throw new FsError(Errno.EROFS);
+        if (e !== null && (m & Access.X_OK)) throw new FsError(Errno.EACCES);
+    }
+
+    readdir(path) {
+        const e = this._lookup(path);
+        if (e !== null) throw new FsError(Errno.ENOTDIR);
+        return [...this.entries.keys()];
+    }
+
+    readlink(path) {
+        this._lookup(path);
+        throw new FsError(Errno.EINVAL);
+    }
+
+    open(path, flags) {
+        const e = this._lookup(path);
+        const f = Number(flags) | 0;
+        if ((f & OpenFlags.O_ACCMODE) !== OpenFlags.O_RDONLY || (f & OpenFlags.O_TRUNC)) {
+            throw new FsError(Errno.EROFS);
+        }
+        if (e === null) throw new FsError(Errno.EISDIR);
+        if (f & OpenFlags.O_DIRECTORY) throw new FsError(Errno.ENOTDIR);
+        const handle = this.nextHandle++;
+        this.handles.set(handle, e);
+        e.openCount++;
+        return handle;
+    }
+
+    release(path, handle) {
+        const e = this.handles.get(Number(handle));
+        if (e) {
+            this.handles.delete(Number(handle));
+            e.openCount--;
+        }
+    }
+
+    async read(path, size, offset, handle) {
+        // Prefer the handle from open(); fall back to the path (the service
+        // may send the no-handle value).
+        let e = typeof handle === 'number' ? this.handles.get(handle) : undefined;
+        if (!e) {
+            e = this._lookup(path);
+            if (e === null) throw new FsError(Errno.EISDIR);
+        }
+        if (e.removed) throw new FsError(Errno.EIO);
+        // An offset past 2^53 (a BigInt) is past the end of any Blob.
+        if (typeof offset === 'bigint' || offset >= e.size || size <= 0) return new Uint8Array(0);
+        const end = Math.min(e.size, offset + size);
+        const buf = await e.blob.slice(offset, end).arrayBuffer();
+        if (e.removed) throw new FsError(Errno.EIO);
+        const n = buf.byteLength;
+        e.bytesRead += n;
+        e.reads++;
+        e.coverage.add(offset, offset + n);
+        this._changed('progress', e);
+        return new Uint8Array(buf);
+    }
+
+    fsync() {
+        // nothing is ever dirty
+    }
+
+    statfs(path) {
+        this._lookup(path);
+        let blocks = 0;
+        for (const e of this.entries.values()) blocks += Math.ceil(e.size / BLOCK);
+        return {
+            bsize: BLOCK, frsize: BLOCK, blocks, bfree: 0, bavail: 0,
+            files: this.entries.size + 1, ffree: 0, namemax: 255,
+        };
+    }
+
+    // ------------------------------------------------------------ mutating: all refused
+
+    symlink() { throw new FsError(Errno.EROFS); }
+    link() { throw new FsError(Errno.EROFS); }
+    rename() { throw new FsError(Errno.EROFS); }
+    chmod() { throw new FsError(Errno.EROFS); }
+    chown() { throw new FsError(Errno.EROFS); }
+    truncate() { throw new FsError(Errno.EROFS); }
+    mknod() { throw new FsError(Errno.EROFS); }
+    create() { throw new FsError(Errno.EROFS); }
+    unlink() { throw new FsError(Errno.EROFS); }
+    write() { throw new FsError(Errno.EROFS); }
+    mkdir() { throw new FsError(Errno.EROFS); }
+    rmdir() { throw new FsError(Errno.EROFS); }
+    utimens() { throw new FsError(Errno.EROFS); }
+}
