@@ -1,0 +1,60 @@
+/* libwebfuse service API: a FUSE mount whose every call is answered by a
+ * provider connected over a WebSocket.
+ *
+ * One wf_service owns one mount and one listening port and runs on the thread
+ * that calls wf_service_run(). wf_service_stop() may be called from any thread
+ * or a signal handler; nothing else is thread-safe. No global state. */
+#ifndef WEBFUSE_SERVICE_H
+#define WEBFUSE_SERVICE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef WF_SUCCESS
+#define WF_SUCCESS 0
+#define WF_EINVAL (-1)   /* NULL or invalid argument, or wrong state */
+#define WF_ENOMEM (-2)
+#define WF_ECONNECT (-3) /* could not listen / connect */
+#define WF_ETLS (-4)     /* TLS setup failed */
+#endif
+#define WF_EMOUNT (-5)   /* could not mount */
+
+struct wf_service_config {
+    const char *mountpoint;  /* required */
+    int port;                /* 0: pick a free port (see wf_service_port) */
+    const char *vhost;       /* NULL: "localhost" */
+    const char *bind_address;/* NULL: all interfaces */
+    int timeout_secs;        /* request timeout; <= 0: 10 */
+    const char *docroot;     /* serve static files over HTTP (NULL: none) */
+    const char *cert_path, *key_path;       /* both set: wss/https */
+    const char *authenticator;              /* program; NULL: accept all */
+    const char *auth_header;                /* e.g. "X-Auth-Token" */
+    const char *const *allowed_origins;     /* extra origins a browser may come from */
+    size_t allowed_origin_count;
+    double attr_timeout, entry_timeout, negative_timeout; /* < 0: defaults */
+    /* FUSE arguments as for libfuse (argv[0] = program name, then -o ... / -d).
+     * May be NULL. */
+    int fuse_argc;
+    char **fuse_argv;
+};
+
+struct wf_service;
+
+/* Mounts and starts listening. NULL on error (logged). */
+struct wf_service *wf_service_create(const struct wf_service_config *config);
+/* The port actually listened on. */
+int wf_service_port(const struct wf_service *s);
+/* Serves until wf_service_stop() or the mount goes away. WF_SUCCESS or an error. */
+int wf_service_run(struct wf_service *s);
+/* Asks a running service to finish. Async-signal-safe. WF_EINVAL for NULL. */
+int wf_service_stop(struct wf_service *s);
+/* Unmounts and frees. */
+void wf_service_destroy(struct wf_service *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

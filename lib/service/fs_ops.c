@@ -1,0 +1,776 @@
+/* FUSE low-level operations -> webfuse2 requests. Every handler builds a
+ * request, sends it and returns at once; the matching *_done callback replies
+ * to the kernel when the provider answers (or the request fails). Nothing here
+ * blocks, so one thread serves any number of concurrent callers. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/wf_convert.h"
+#include "service_int.h"
+#include "util/wf_log.h"
+
+static struct wf_service *svc(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+static void reply_status(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    fuse_reply_err(op->req, err < 0 ? -err : 0);
+    wf_op_free(op);
+}
+
+/* Starts op with a message for the node's path (or its child name). */
+static int set_path(struct wf_service *s, fuse_ino_t ino, const char *name, char *buf, struct wf_str *out)
+{
+    int len = wf_nodes_path(&s->nodes, ino, name, buf, WF_MAX_PATH);
+    if (len < 0)
+        return len;
+    out->data = buf;
+    out->len = (uint32_t)len;
+    return 0;
+}
+
+static struct wf_op *new_op(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+{
+    struct wf_op *op = wf_op_new(req);
+    if (!op || (name && !(op->name = strdup(name)))) {
+        if (op)
+            wf_op_free(op);
+        fuse_reply_err(req, ENOMEM);
+        return NULL;
+    }
+    op->ino = ino;
+    op->parent = parent;
+    return op;
+}
+
+/* Sends a request about (ino, name) for op; on a path error replies at once. */
+static void send_for(struct wf_service *s, struct wf_op *op, struct wf_msg *m, fuse_ino_t ino,
+                     const char *name, wf_op_done done)
+{
+    char path[WF_MAX_PATH];
+    int rc = set_path(s, ino, name, path, &m->path);
+    if (rc < 0) {
+        op->type = m->type;
+        done(s, op, NULL, rc);
+        return;
+    }
+    wf_send(s, op, m, done);
+}
+
+static void fill_stat(struct stat *st, const struct wf_attr *a, fuse_ino_t ino)
+{
+    memset(st, 0, sizeof *st);
+    st->st_ino = ino;
+    st->st_mode = wf_mode_from_wire(a->mode);
+    st->st_nlink = a->nlink;
+    st->st_uid = a->uid;
+    st->st_gid = a->gid;
+    st->st_rdev = a->rdev;
+    st->st_size = (off_t)a->size;
+    st->st_blocks = (blkcnt_t)a->blocks;
+    st->st_blksize = 4096;
+    st->st_atim.tv_sec = (time_t)a->atime.sec;
+    st->st_atim.tv_nsec = a->atime.nsec;
+    st->st_mtim.tv_sec = (time_t)a->mtime.sec;
+    st->st_mtim.tv_nsec = a->mtime.nsec;
+    st->st_ctim.tv_sec = (time_t)a->ctime.sec;
+    st->st_ctim.tv_nsec = a->ctime.nsec;
+}
+
+/* The root while no provider is attached: an empty directory. */
+static void empty_root(struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_ino = WF_ROOT_INO;
+    st->st_mode = S_IFDIR | 0755;
+    st->st_nlink = 2;
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+}
+
+static void forget_handle(struct wf_service *s, struct wf_file *f, const char *path);
+
+/* ---- entries: lookup and everything that creates a name ---- */
+
+static void reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_attr *a)
+{
+    struct wf_node *n = wf_nodes_lookup(&s->nodes, op->parent, op->name);
+    if (!n) {
+        fuse_reply_err(op->req, ENOMEM);
+        return;
+    }
+    struct fuse_entry_param e = { .ino = n->ino, .attr_timeout = s->attr_timeout,
+                                  .entry_timeout = s->entry_timeout };
+    fill_stat(&e.attr, a, n->ino);
+    int rc = op->fi.fh ? fuse_reply_create(op->req, &e, &op->fi) : fuse_reply_entry(op->req, &e);
+    if (rc != 0)
+        wf_nodes_forget(&s->nodes, n->ino, 1); /* the kernel did not take it */
+}
+
+static void entry_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    if (resp) {
+        reply_entry(s, op, &resp->attr);
+    } else if (err == -ENOENT && op->type == WF_GETATTR && !op->fi.fh && op->step == 0) {
+        /* negative entry: lets the kernel cache the absence */
+        struct fuse_entry_param e = { .ino = 0, .entry_timeout = s->negative_timeout };
+        fuse_reply_entry(op->req, &e);
+    } else {
+        if (op->fi.fh) /* create succeeded but stat failed: give the handle back */
+            forget_handle(s, (struct wf_file *)(uintptr_t)op->fi.fh, "/");
+        fuse_reply_err(op->req, -err);
+    }
+    wf_op_free(op);
+}
+
+static void stat_new_entry(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    if (err < 0) {
+        fuse_reply_err(op->req, -err);
+        wf_op_free(op);
+        return;
+    }
+    struct wf_msg m = { .type = WF_GETATTR };
+    op->step = 1; /* a missing entry now is an error, not a negative entry */
+    send_for(s, op, &m, op->parent, op->name, entry_done);
+}
+
+static void wf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct wf_service *s = svc(req);
+    if (!s->ready) {
+        struct fuse_entry_param e = { .ino = 0 };
+        fuse_reply_entry(req, &e);
+        return;
+    }
+    struct wf_op *op = new_op(req, 0, parent, name);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_GETATTR };
+    send_for(s, op, &m, parent, name, entry_done);
+}
+
+static void wf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+    struct wf_op *op = new_op(req, 0, parent, name);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_MKNOD, .mode = wf_mode_to_wire(mode), .rdev = rdev };
+    send_for(svc(req), op, &m, parent, name, stat_new_entry);
+}
+
+static void wf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    struct wf_op *op = new_op(req, 0, parent, name);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_MKDIR, .mode = wf_mode_to_wire(mode) };
+    send_for(svc(req), op, &m, parent, name, stat_new_entry);
+}
+
+static void wf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+    struct wf_op *op = new_op(req, 0, parent, name);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_SYMLINK, .path2 = wf_str_of(target) };
+    send_for(svc(req), op, &m, parent, name, stat_new_entry);
+}
+
+static void wf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+    struct wf_service *s = svc(req);
+    struct wf_op *op = new_op(req, ino, newparent, newname);
+    if (!op)
+        return;
+    char target[WF_MAX_PATH];
+    struct wf_msg m = { .type = WF_LINK };
+    int rc = set_path(s, newparent, newname, target, &m.path2);
+    if (rc < 0) {
+        stat_new_entry(s, op, NULL, rc);
+        return;
+    }
+    send_for(s, op, &m, ino, NULL, stat_new_entry);
+}
+
+/* ---- attributes ---- */
+
+static void attr_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    if (resp) {
+        struct stat st;
+        fill_stat(&st, &resp->attr, op->ino);
+        fuse_reply_attr(op->req, &st, s->attr_timeout);
+    } else {
+        fuse_reply_err(op->req, -err);
+    }
+    wf_op_free(op);
+}
+
+static void wf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct wf_service *s = svc(req);
+    if (!s->ready) {
+        struct stat st;
+        empty_root(&st);
+        if (ino == WF_ROOT_INO)
+            fuse_reply_attr(req, &st, 0);
+        else
+            fuse_reply_err(req, ENOENT);
+        return;
+    }
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_GETATTR };
+    send_for(s, op, &m, ino, NULL, attr_done);
+}
+
+static uint64_t handle_of(struct wf_service *s, const struct fuse_file_info *fi)
+{
+    const struct wf_file *f = fi ? (const struct wf_file *)(uintptr_t)fi->fh : NULL;
+    return f && f->generation == s->generation ? f->handle : WF_NO_HANDLE;
+}
+
+static void set_time(struct wf_time *t, const struct timespec *ts, int set, int now)
+{
+    t->sec = 0;
+    t->nsec = now ? UTIME_NOW : set ? (uint32_t)ts->tv_nsec : UTIME_OMIT;
+    if (set && !now)
+        t->sec = (uint64_t)ts->tv_sec;
+}
+
+/* setattr is a chain: chmod, chown, truncate, utimens (whichever are asked
+ * for), then getattr for the reply. op->step remembers how far it got. */
+static void setattr_next(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    if (err < 0) {
+        fuse_reply_err(op->req, -err);
+        wf_op_free(op);
+        return;
+    }
+    const int set = op->to_set;
+    struct wf_msg m = { .type = WF_GETATTR, .handle = op->handle };
+    while (m.type == WF_GETATTR && op->step < 4) {
+        switch (op->step++) {
+        case 0:
+            if (set & FUSE_SET_ATTR_MODE) {
+                m.type = WF_CHMOD;
+                m.mode = wf_mode_to_wire(op->attr.st_mode);
+            }
+            break;
+        case 1:
+            if (set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+                m.type = WF_CHOWN;
+                m.uid = (set & FUSE_SET_ATTR_UID) ? op->attr.st_uid : (uint32_t)-1;
+                m.gid = (set & FUSE_SET_ATTR_GID) ? op->attr.st_gid : (uint32_t)-1;
+            }
+            break;
+        case 2:
+            if (set & FUSE_SET_ATTR_SIZE) {
+                m.type = WF_TRUNCATE;
+                m.size = (uint64_t)op->attr.st_size;
+            }
+            break;
+        case 3:
+            if (set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+                m.type = WF_UTIMENS;
+                set_time(&m.atime, &op->attr.st_atim, set & FUSE_SET_ATTR_ATIME, set & FUSE_SET_ATTR_ATIME_NOW);
+                set_time(&m.mtime, &op->attr.st_mtim, set & FUSE_SET_ATTR_MTIME, set & FUSE_SET_ATTR_MTIME_NOW);
+            }
+            break;
+        }
+    }
+    send_for(s, op, &m, op->ino, NULL, m.type == WF_GETATTR ? attr_done : setattr_next);
+}
+
+static void wf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+    struct wf_service *s = svc(req);
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    op->attr = *attr;
+    op->to_set = to_set;
+    op->handle = handle_of(s, fi);
+    setattr_next(s, op, NULL, 0);
+}
+
+static void readlink_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    char *target = resp ? strndup(resp->path2.data, resp->path2.len) : NULL;
+    if (target && strlen(target) == resp->path2.len)
+        fuse_reply_readlink(op->req, target);
+    else
+        fuse_reply_err(op->req, resp ? EIO : -err);
+    free(target);
+    wf_op_free(op);
+}
+
+static void wf_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_READLINK };
+    send_for(svc(req), op, &m, ino, NULL, readlink_done);
+}
+
+/* ---- names ---- */
+
+static void remove_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    if (err >= 0)
+        wf_nodes_remove_name(&s->nodes, op->parent, op->name);
+    reply_status(s, op, resp, err);
+}
+
+static void wf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct wf_op *op = new_op(req, 0, parent, name);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_UNLINK };
+    send_for(svc(req), op, &m, parent, name, remove_done);
+}
+
+static void wf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct wf_op *op = new_op(req, 0, parent, name);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_RMDIR };
+    send_for(svc(req), op, &m, parent, name, remove_done);
+}
+
+struct rename_ctx {
+    fuse_ino_t newparent;
+    unsigned flags;
+    char newname[];
+};
+
+static void rename_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    struct rename_ctx *r = (struct rename_ctx *)op->dir;
+    if (err >= 0)
+        wf_nodes_rename(&s->nodes, op->parent, op->name, r->newparent, r->newname,
+                        (r->flags & RENAME_EXCHANGE) != 0);
+    free(r);
+    reply_status(s, op, resp, err);
+}
+
+static void wf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
+{
+    struct wf_service *s = svc(req);
+    if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    struct wf_op *op = new_op(req, 0, parent, name);
+    if (!op)
+        return;
+    size_t len = strlen(newname);
+    struct rename_ctx *r = malloc(sizeof *r + len + 1);
+    if (!r) {
+        reply_status(s, op, NULL, -ENOMEM);
+        return;
+    }
+    r->newparent = newparent;
+    r->flags = flags;
+    memcpy(r->newname, newname, len + 1);
+    op->dir = (struct wf_dir *)r;
+    char target[WF_MAX_PATH];
+    struct wf_msg m = { .type = WF_RENAME, .rename_flags = wf_rename_to_wire(flags) };
+    int rc = set_path(s, newparent, newname, target, &m.path2);
+    if (rc < 0) {
+        rename_done(s, op, NULL, rc);
+        return;
+    }
+    send_for(s, op, &m, parent, name, rename_done);
+}
+
+/* ---- files ---- */
+
+static void forget_handle(struct wf_service *s, struct wf_file *f, const char *path)
+{
+    if (f->generation == s->generation && s->ready) {
+        struct wf_op *op = wf_op_new(NULL);
+        struct wf_msg m = { .type = WF_RELEASE, .path = wf_str_of(path), .handle = f->handle };
+        if (op)
+            wf_send(s, op, &m, reply_status);
+    }
+    free(f);
+}
+
+static struct wf_file *new_file(struct wf_service *s, const struct wf_msg *resp)
+{
+    struct wf_file *f = malloc(sizeof *f);
+    if (f) {
+        f->handle = resp->handle;
+        f->generation = s->generation;
+    }
+    return f;
+}
+
+static void open_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    struct wf_file *f = resp ? new_file(s, resp) : NULL;
+    if (!f) {
+        fuse_reply_err(op->req, resp ? ENOMEM : -err);
+    } else {
+        op->fi.fh = (uintptr_t)f;
+        if (fuse_reply_open(op->req, &op->fi) != 0)
+            forget_handle(s, f, "/");
+    }
+    wf_op_free(op);
+}
+
+static void wf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    op->fi = *fi;
+    struct wf_msg m = { .type = WF_OPEN, .flags = wf_oflags_to_wire(fi->flags) };
+    send_for(svc(req), op, &m, ino, NULL, open_done);
+}
+
+static void create_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    struct wf_file *f = resp ? new_file(s, resp) : NULL;
+    if (!f) {
+        fuse_reply_err(op->req, resp ? ENOMEM : -err);
+        wf_op_free(op);
+        return;
+    }
+    op->fi.fh = (uintptr_t)f;
+    struct wf_msg m = { .type = WF_GETATTR };
+    op->step = 1;
+    send_for(s, op, &m, op->parent, op->name, entry_done);
+}
+
+static void wf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+    struct wf_op *op = new_op(req, 0, parent, name);
+    if (!op)
+        return;
+    op->fi = *fi;
+    op->fi.fh = 0;
+    struct wf_msg m = { .type = WF_CREATE, .mode = wf_mode_to_wire(mode) };
+    send_for(svc(req), op, &m, parent, name, create_done);
+}
+
+static void wf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct wf_service *s = svc(req);
+    char path[WF_MAX_PATH];
+    if (wf_nodes_path(&s->nodes, ino, NULL, path, sizeof path) < 0)
+        strcpy(path, "/"); /* unlinked: the handle alone identifies the file */
+    forget_handle(s, (struct wf_file *)(uintptr_t)fi->fh, path);
+    fuse_reply_err(req, 0);
+}
+
+static void read_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    if (!resp) {
+        fuse_reply_err(op->req, -err);
+    } else {
+        size_t n = resp->data.len;
+        if ((size_t)err < n)
+            n = (size_t)err;
+        if (n > op->size)
+            n = op->size; /* never hand the kernel more than it asked for */
+        fuse_reply_buf(op->req, resp->data.data, n);
+    }
+    wf_op_free(op);
+}
+
+/* Checks the handle belongs to the current provider; replies EIO if not. */
+static int check_file(fuse_req_t req, struct fuse_file_info *fi, uint64_t *handle)
+{
+    struct wf_service *s = svc(req);
+    struct wf_file *f = (struct wf_file *)(uintptr_t)fi->fh;
+    if (!f || f->generation != s->generation || !s->ready) {
+        fuse_reply_err(req, EIO);
+        return -1;
+    }
+    *handle = f->handle;
+    return 0;
+}
+
+static void wf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    uint64_t handle;
+    if (check_file(req, fi, &handle) != 0)
+        return;
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    op->size = size;
+    struct wf_msg m = { .type = WF_READ, .length = (uint32_t)size, .offset = (uint64_t)off,
+                        .handle = handle };
+    send_for(svc(req), op, &m, ino, NULL, read_done);
+}
+
+static void write_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    if (!resp)
+        fuse_reply_err(op->req, -err);
+    else if ((size_t)err > op->size)
+        fuse_reply_err(op->req, EIO);
+    else
+        fuse_reply_write(op->req, (size_t)err);
+    wf_op_free(op);
+}
+
+static void wf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+    uint64_t handle;
+    if (check_file(req, fi, &handle) != 0)
+        return;
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    op->size = size;
+    struct wf_msg m = { .type = WF_WRITE, .data = { buf, (uint32_t)size }, .offset = (uint64_t)off,
+                        .handle = handle };
+    send_for(svc(req), op, &m, ino, NULL, write_done);
+}
+
+static void wf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, 0); /* no such request in the protocol; release follows */
+}
+
+static void wf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+    uint64_t handle;
+    if (check_file(req, fi, &handle) != 0)
+        return;
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_FSYNC, .datasync = datasync != 0, .handle = handle };
+    send_for(svc(req), op, &m, ino, NULL, reply_status);
+}
+
+/* ---- directories ---- */
+
+static void wf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct wf_dir *d = calloc(1, sizeof *d);
+    if (!d) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    fi->fh = (uintptr_t)d;
+    if (fuse_reply_open(req, fi) != 0)
+        free(d);
+}
+
+static void wf_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct wf_dir *d = (struct wf_dir *)(uintptr_t)fi->fh;
+    free(d->names);
+    free(d);
+    fuse_reply_err(req, 0);
+}
+
+/* Replies with entries from index off: 0 ".", 1 "..", then the names. */
+static void emit_dir(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, struct wf_dir *d, size_t size, off_t off)
+{
+    char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    size_t used = 0;
+    const char *name = d->names;
+    for (size_t i = 0; i < d->count + 2; i++) {
+        const char *entry = i == 0 ? "." : i == 1 ? ".." : name;
+        if (i >= 2)
+            name += strlen(name) + 1;
+        if ((off_t)i < off)
+            continue;
+        struct wf_node *n = i >= 2 ? wf_nodes_find(&s->nodes, ino, entry) : NULL;
+        struct stat st = { .st_ino = n ? n->ino : (fuse_ino_t)-1 - i }; /* type unknown: ls stats */
+        size_t need = fuse_add_direntry(req, buf + used, size - used, entry, &st, (off_t)i + 1);
+        if (need > size - used)
+            break;
+        used += need;
+    }
+    fuse_reply_buf(req, buf, used);
+    free(buf);
+}
+
+static void readdir_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    struct wf_dir *d = op->dir;
+    if (!resp) {
+        fuse_reply_err(op->req, -err);
+        wf_op_free(op);
+        return;
+    }
+    char *names = malloc(resp->names.raw_len + 1);
+    size_t count = 0, used = 0, pos = 0;
+    struct wf_str item;
+    while (names && wf_strings_next(&resp->names, &pos, &item)) {
+        bool dot = (item.len == 1 && item.data[0] == '.') ||
+                   (item.len == 2 && item.data[0] == '.' && item.data[1] == '.');
+        if (dot || item.len == 0 || memchr(item.data, '/', item.len) || memchr(item.data, 0, item.len))
+            continue; /* tolerated, not shown; a bad name cannot be looked up anyway */
+        memcpy(names + used, item.data, item.len);
+        used += item.len;
+        names[used++] = '\0';
+        count++;
+    }
+    if (!names) {
+        fuse_reply_err(op->req, ENOMEM);
+    } else {
+        free(d->names);
+        d->names = names;
+        d->count = count;
+        d->loaded = true;
+        emit_dir(s, op->req, op->ino, d, op->size, op->off);
+    }
+    wf_op_free(op);
+}
+
+static void wf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    struct wf_service *s = svc(req);
+    struct wf_dir *d = (struct wf_dir *)(uintptr_t)fi->fh;
+    if (!s->ready) {
+        free(d->names);
+        d->names = NULL;
+        d->count = 0;
+        d->loaded = true;
+        if (ino == WF_ROOT_INO)
+            emit_dir(s, req, ino, d, size, off);
+        else
+            fuse_reply_err(req, EIO);
+        return;
+    }
+    if (d->loaded && off != 0) { /* later chunks of one listing */
+        emit_dir(s, req, ino, d, size, off);
+        return;
+    }
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    op->dir = d;
+    op->size = size;
+    op->off = off;
+    struct wf_msg m = { .type = WF_READDIR };
+    send_for(s, op, &m, ino, NULL, readdir_done);
+}
+
+/* ---- the rest ---- */
+
+static void statfs_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    if (resp) {
+        const struct wf_statfs *w = &resp->statfs;
+        struct statvfs st = { .f_bsize = w->bsize, .f_frsize = w->frsize, .f_blocks = w->blocks,
+                              .f_bfree = w->bfree, .f_bavail = w->bavail, .f_files = w->files,
+                              .f_ffree = w->ffree, .f_namemax = w->namemax };
+        fuse_reply_statfs(op->req, &st);
+    } else {
+        fuse_reply_err(op->req, -err);
+    }
+    wf_op_free(op);
+}
+
+static void wf_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    struct wf_service *s = svc(req);
+    if (!s->ready) {
+        struct statvfs st = { .f_bsize = 4096, .f_frsize = 4096, .f_namemax = 255 };
+        fuse_reply_statfs(req, &st);
+        return;
+    }
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_STATFS };
+    send_for(s, op, &m, ino, NULL, statfs_done);
+}
+
+static void wf_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+    struct wf_service *s = svc(req);
+    if (!s->ready) {
+        fuse_reply_err(req, ino == WF_ROOT_INO ? 0 : ENOENT);
+        return;
+    }
+    struct wf_op *op = new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
+    struct wf_msg m = { .type = WF_ACCESS, .access = wf_access_to_wire(mask) };
+    send_for(s, op, &m, ino, NULL, reply_status);
+}
+
+static void wf_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    wf_nodes_forget(&svc(req)->nodes, ino, nlookup);
+    fuse_reply_none(req);
+}
+
+static void wf_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+    for (size_t i = 0; i < count; i++)
+        wf_nodes_forget(&svc(req)->nodes, forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void wf_init(void *userdata, struct fuse_conn_info *conn)
+{
+    /* Large requests: the kernel may send up to 1 MiB per read/write, and reads
+     * ahead by as much; both keep many requests in flight. */
+    conn->max_write = 1u << 20;
+    conn->max_readahead = 1u << 20;
+    conn->want |= FUSE_CAP_ASYNC_READ;
+    conn->want &= ~(unsigned)FUSE_CAP_SPLICE_READ;
+}
+
+void wf_provider_lost(struct wf_service *s)
+{
+    s->generation++; /* handles of the old provider now answer EIO */
+    wf_fail_all(s, -EIO);
+}
+
+const struct fuse_lowlevel_ops wf_fs_ops = {
+    .init = wf_init,
+    .lookup = wf_lookup,
+    .forget = wf_forget,
+    .forget_multi = wf_forget_multi,
+    .getattr = wf_getattr,
+    .setattr = wf_setattr,
+    .readlink = wf_readlink,
+    .mknod = wf_mknod,
+    .mkdir = wf_mkdir,
+    .unlink = wf_unlink,
+    .rmdir = wf_rmdir,
+    .symlink = wf_symlink,
+    .rename = wf_rename,
+    .link = wf_link,
+    .open = wf_open,
+    .read = wf_read,
+    .write = wf_write,
+    .flush = wf_flush,
+    .release = wf_release,
+    .fsync = wf_fsync,
+    .opendir = wf_opendir,
+    .readdir = wf_readdir,
+    .releasedir = wf_releasedir,
+    .statfs = wf_statfs,
+    .access = wf_access,
+    .create = wf_create,
+};

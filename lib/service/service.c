@@ -1,0 +1,303 @@
+/* The service: one libwebsockets loop drives both the WebSocket server (the
+ * provider connection, optional static files) and the FUSE device, which is
+ * adopted into the loop as a raw file descriptor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "service_int.h"
+#include "util/wf_log.h"
+
+#define WF_RX_CHUNK (256u * 1024u)    /* bytes lws hands us per receive callback */
+#define WF_FUSE_BATCH 32              /* kernel requests handled per wakeup */
+
+void wf_service_close_provider(struct wf_service *s, const char *why)
+{
+    if (!s->attached)
+        return;
+    wf_warn("closing provider connection: %s", why);
+    struct lws *wsi = s->conn.wsi;
+    s->attached = false;
+    s->ready = false;
+    wf_provider_lost(s);
+    wf_conn_cleanup(&s->conn);
+    if (wsi) {
+        lws_set_wsi_user(wsi, NULL); /* its later callbacks no longer concern us */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+    }
+}
+
+static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                             void *in, size_t len)
+{
+    struct wf_service *s = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (s->attached) {
+            wf_warn("refusing a second provider: one is already attached");
+            return 1;
+        }
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED: {
+        char peer[64] = "?";
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        wf_conn_init(&s->conn, wsi);
+        lws_set_wsi_user(wsi, s);
+        s->attached = true;
+        s->ready = true;
+        s->timeouts_in_row = 0;
+        wf_info("provider connected from %s", peer);
+        return 0;
+    }
+    case LWS_CALLBACK_RECEIVE: {
+        if (!user || !s->attached || s->conn.wsi != wsi)
+            return -1;
+        int rc = wf_conn_on_receive(&s->conn, in, len);
+        if (rc < 0) {
+            wf_service_close_provider(s, "oversize or non-binary message");
+            return -1;
+        }
+        if (rc == 1) {
+            wf_dispatch_response(s, s->conn.rx, s->conn.rx_len);
+            if (!s->attached)
+                return -1; /* the response was bad enough to drop the provider */
+            wf_conn_rx_done(&s->conn);
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!user || !s->attached || s->conn.wsi != wsi)
+            return 0;
+        if (wf_conn_on_writable(&s->conn) != 0) {
+            wf_service_close_provider(s, "write failed");
+            return -1;
+        }
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        if (user && s->attached && s->conn.wsi == wsi) {
+            wf_info("provider disconnected");
+            s->attached = false;
+            s->ready = false;
+            wf_conn_cleanup(&s->conn);
+            wf_provider_lost(s);
+        }
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* The FUSE device is readable: take requests until it would block. */
+static int on_fuse_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                         void *in, size_t len)
+{
+    struct wf_service *s = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_RAW_RX_FILE:
+        for (int i = 0; i < WF_FUSE_BATCH && !fuse_session_exited(s->se); i++) {
+            int res = fuse_session_receive_buf(s->se, &s->fbuf);
+            if (res == -EINTR)
+                continue;
+            if (res == -EAGAIN)
+                break;
+            if (res <= 0) {
+                if (res < 0)
+                    wf_error("reading the FUSE device: %s", strerror(-res));
+                s->stop = 1;
+                break;
+            }
+            fuse_session_process_buf(s->se, &s->fbuf);
+        }
+        if (fuse_session_exited(s->se))
+            s->stop = 1;
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        s->fuse_wsi = NULL;
+        s->stop = 1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    /* first: also chosen when a provider names no subprotocol */
+    { WF_PROTOCOL_NAME, on_provider_event, 0, WF_RX_CHUNK, 0, NULL, 0 },
+    { "wf-fuse", on_fuse_event, 0, 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* A mountpoint left behind by a killed service answers ENOTCONN: detach it. */
+static void clear_stale_mount(const char *mountpoint)
+{
+    struct stat st;
+    if (stat(mountpoint, &st) == 0 || errno != ENOTCONN)
+        return;
+    wf_warn("%s is a stale mount of a dead process; unmounting it", mountpoint);
+    if (umount2(mountpoint, MNT_DETACH) != 0)
+        wf_warn("could not unmount stale %s: %s", mountpoint, strerror(errno));
+}
+
+static int mount_fuse(struct wf_service *s)
+{
+    const struct wf_service_config *c = &s->cfg;
+    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+    int ok = fuse_opt_add_arg(&args, c->fuse_argc > 0 ? c->fuse_argv[0] : "webfuse") == 0;
+    for (int i = 1; ok && i < c->fuse_argc; i++)
+        ok = fuse_opt_add_arg(&args, c->fuse_argv[i]) == 0;
+    /* The kernel checks permissions from the provider's modes and owners. */
+    ok = ok && fuse_opt_add_arg(&args, "-odefault_permissions,fsname=webfuse,subtype=webfuse") == 0;
+    if (!ok) {
+        fuse_opt_free_args(&args);
+        return -1;
+    }
+    s->se = fuse_session_new(&args, &wf_fs_ops, sizeof wf_fs_ops, s);
+    fuse_opt_free_args(&args);
+    if (!s->se)
+        return -1;
+    clear_stale_mount(s->mountpoint);
+    if (fuse_session_mount(s->se, s->mountpoint) != 0) {
+        fuse_session_destroy(s->se);
+        s->se = NULL;
+        return -1;
+    }
+    int fd = fuse_session_fd(s->se);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return 0;
+}
+
+static int start_websockets(struct wf_service *s)
+{
+    const struct wf_service_config *c = &s->cfg;
+    static const struct lws_protocol_vhost_options mime_mjs = { NULL, NULL, ".mjs", "text/javascript" };
+    struct lws_http_mount *mount = NULL;
+    if (c->docroot) {
+        mount = calloc(1, sizeof *mount);
+        if (!mount)
+            return -1;
+        mount->mountpoint = "/";
+        mount->mountpoint_len = 1;
+        mount->origin = c->docroot;
+        mount->def = "index.html";
+        mount->origin_protocol = LWSMPRO_FILE;
+        mount->extra_mimetypes = &mime_mjs;
+    }
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (c->cert_path && c->key_path)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.user = s;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        free(mount);
+        return -1;
+    }
+    info.port = c->port;
+    info.iface = c->bind_address;
+    info.vhost_name = c->vhost ? c->vhost : "localhost";
+    info.protocols = protocols;
+    info.mounts = mount;
+    info.ssl_cert_filepath = c->cert_path;
+    info.ssl_private_key_filepath = c->key_path;
+    s->vhost = lws_create_vhost(s->ctx, &info);
+    s->http_mount = mount; /* lws keeps pointing at it */
+    if (!s->vhost)
+        return -1;
+    s->port = lws_get_vhost_listen_port(s->vhost);
+
+    /* lws closes what it adopts; libfuse closes its own descriptor. */
+    lws_sock_file_fd_type fd;
+    fd.filefd = dup(fuse_session_fd(s->se));
+    if (fd.filefd < 0)
+        return -1;
+    s->fuse_wsi = lws_adopt_descriptor_vhost(s->vhost, LWS_ADOPT_RAW_FILE_DESC, fd, "wf-fuse", NULL);
+    return s->fuse_wsi ? 0 : -1;
+}
+
+struct wf_service *wf_service_create(const struct wf_service_config *config)
+{
+    if (!config || !config->mountpoint)
+        return NULL;
+    struct wf_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = *config;
+    if (s->cfg.timeout_secs <= 0)
+        s->cfg.timeout_secs = 10;
+    s->attr_timeout = config->attr_timeout >= 0 ? config->attr_timeout : 1.0;
+    s->entry_timeout = config->entry_timeout >= 0 ? config->entry_timeout : 1.0;
+    s->negative_timeout = config->negative_timeout >= 0 ? config->negative_timeout : 0.0;
+    s->mountpoint = strdup(config->mountpoint);
+    s->cfg.mountpoint = s->mountpoint;
+    lws_set_log_level(wf_log_enabled(WF_LOG_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+    if (!s->mountpoint || wf_nodes_init(&s->nodes) != 0) {
+        wf_service_destroy(s);
+        return NULL;
+    }
+    if (mount_fuse(s) != 0) {
+        wf_error("cannot mount %s", s->mountpoint);
+        wf_service_destroy(s);
+        return NULL;
+    }
+    if (start_websockets(s) != 0) {
+        wf_error("cannot listen on port %d", config->port);
+        wf_service_destroy(s);
+        return NULL;
+    }
+    wf_info("mounted %s, waiting for a provider on port %d", s->mountpoint, s->port);
+    return s;
+}
+
+int wf_service_port(const struct wf_service *s)
+{
+    return s ? s->port : WF_EINVAL;
+}
+
+int wf_service_run(struct wf_service *s)
+{
+    if (!s || !s->ctx)
+        return WF_EINVAL;
+    while (!s->stop && lws_service(s->ctx, 0) >= 0)
+        ;
+    return WF_SUCCESS;
+}
+
+int wf_service_stop(struct wf_service *s)
+{
+    if (!s)
+        return WF_EINVAL;
+    s->stop = 1;
+    if (s->ctx)
+        lws_cancel_service(s->ctx);
+    return WF_SUCCESS;
+}
+
+void wf_service_destroy(struct wf_service *s)
+{
+    if (!s)
+        return;
+    if (s->attached) {
+        s->attached = false;
+        wf_provider_lost(s);
+        wf_conn_cleanup(&s->conn);
+    }
+    if (s->ctx)
+        lws_context_destroy(s->ctx);
+    if (s->se) {
+        fuse_session_unmount(s->se);
+        fuse_session_destroy(s->se);
+    }
+    free(s->fbuf.mem);
+    wf_nodes_cleanup(&s->nodes);
+    free(s->http_mount);
+    free(s->mountpoint);
+    free(s);
+}
