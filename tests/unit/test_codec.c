@@ -1,0 +1,914 @@
+/* webfuse2 codec: golden vectors (tests/vectors/golden.json) in both
+ * directions, round trips with boundary values, truncation, limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/wf_layout.h"
+#include "proto/wf_msg.h"
+
+/* ---- a tiny JSON reader for the fixed golden schema ------------------- */
+
+enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jv {
+    enum jtype type;
+    char *str; /* J_STR (NUL-terminated, may not contain NUL), J_NUM text */
+    size_t len;
+    struct jv *kids; /* J_ARR / J_OBJ */
+    char **keys;     /* J_OBJ */
+    size_t n;
+};
+
+struct jp {
+    const char *p, *end;
+};
+
+static void jskip(struct jp *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+}
+
+static void jput_utf8(char *out, size_t *n, unsigned cp)
+{
+    if (cp < 0x80) {
+        out[(*n)++] = (char)cp;
+    } else if (cp < 0x800) {
+        out[(*n)++] = (char)(0xC0 | (cp >> 6));
+        out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        out[(*n)++] = (char)(0xE0 | (cp >> 12));
+        out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+    }
+}
+
+static char *jstring(struct jp *j, size_t *len)
+{
+    assert_true(j->p < j->end && *j->p == '"');
+    j->p++;
+    char *out = malloc((size_t)(j->end - j->p) + 1);
+    size_t n = 0;
+    assert_non_null(out);
+    while (j->p < j->end && *j->p != '"') {
+        char c = *j->p++;
+        if (c != '\\') {
+            out[n++] = c;
+            continue;
+        }
+        assert_true(j->p < j->end);
+        c = *j->p++;
+        switch (c) {
+        case 'n': out[n++] = '\n'; break;
+        case 't': out[n++] = '\t'; break;
+        case 'r': out[n++] = '\r'; break;
+        case 'b': out[n++] = '\b'; break;
+        case 'f': out[n++] = '\f'; break;
+        case 'u': {
+            assert_true(j->end - j->p >= 4);
+            char hex[5] = { j->p[0], j->p[1], j->p[2], j->p[3], 0 };
+            j->p += 4;
+            jput_utf8(out, &n, (unsigned)strtoul(hex, NULL, 16));
+            break;
+        }
+        default: out[n++] = c; break; /* \" \\ \/ */
+        }
+    }
+    assert_true(j->p < j->end);
+    j->p++;
+    out[n] = 0;
+    *len = n;
+    return out;
+}
+
+static void jvalue(struct jp *j, struct jv *v)
+{
+    memset(v, 0, sizeof *v);
+    jskip(j);
+    assert_true(j->p < j->end);
+    if (*j->p == '{' || *j->p == '[') {
+        int obj = *j->p == '{';
+        char close = obj ? '}' : ']';
+        v->type = obj ? J_OBJ : J_ARR;
+        j->p++;
+        jskip(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return;
+        }
+        for (;;) {
+            v->kids = realloc(v->kids, (v->n + 1) * sizeof *v->kids);
+            v->keys = realloc(v->keys, (v->n + 1) * sizeof *v->keys);
+            assert_non_null(v->kids);
+            assert_non_null(v->keys);
+            v->keys[v->n] = NULL;
+            if (obj) {
+                size_t kl;
+                jskip(j);
+                v->keys[v->n] = jstring(j, &kl);
+                jskip(j);
+                assert_true(j->p < j->end && *j->p == ':');
+                j->p++;
+            }
+            jvalue(j, &v->kids[v->n]);
+            v->n++;
+            jskip(j);
+            assert_true(j->p < j->end);
+            if (*j->p == ',') {
+                j->p++;
+                continue;
+            }
+            assert_int_equal(*j->p, close);
+            j->p++;
+            return;
+        }
+    }
+    if (*j->p == '"') {
+        v->type = J_STR;
+        v->str = jstring(j, &v->len);
+        return;
+    }
+    if (j->end - j->p >= 4 && !strncmp(j->p, "true", 4)) {
+        v->type = J_BOOL;
+        v->len = 1;
+        j->p += 4;
+        return;
+    }
+    if (j->end - j->p >= 5 && !strncmp(j->p, "false", 5)) {
+        v->type = J_BOOL;
+        j->p += 5;
+        return;
+    }
+    if (j->end - j->p >= 4 && !strncmp(j->p, "null", 4)) {
+        j->p += 4;
+        return;
+    }
+    const char *s = j->p;
+    while (j->p < j->end && strchr("-+0123456789.eE", *j->p))
+        j->p++;
+    assert_true(j->p > s);
+    v->type = J_NUM;
+    v->len = (size_t)(j->p - s);
+    v->str = malloc(v->len + 1);
+    assert_non_null(v->str);
+    memcpy(v->str, s, v->len);
+    v->str[v->len] = 0;
+}
+
+static const struct jv *jget(const struct jv *o, const char *key)
+{
+    for (size_t i = 0; o->type == J_OBJ && i < o->n; i++)
+        if (!strcmp(o->keys[i], key))
+            return &o->kids[i];
+    return NULL;
+}
+
+/* number, or u64 as a decimal string */
+static uint64_t jnum_u64(const struct jv *v)
+{
+    assert_true(v->type == J_NUM || v->type == J_STR);
+    assert_true(v->str[0] != '-');
+    return strtoull(v->str, NULL, 10);
+}
+
+static int64_t jnum_i64(const struct jv *v)
+{
+    assert_true(v->type == J_NUM);
+    return strtoll(v->str, NULL, 10);
+}
+
+static struct jv golden;
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    assert_true(n > 0);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int load_golden(void **state)
+{
+    size_t len;
+    char *text = read_file(WF_SOURCE_DIR "/tests/vectors/golden.json", &len);
+    struct jp j = { text, text + len };
+    jvalue(&j, &golden);
+    assert_int_equal(golden.type, J_ARR);
+    assert_true(golden.n > 0);
+    return 0; /* text stays allocated: nothing points into it, but harmless */
+}
+
+/* ---- hex -------------------------------------------------------------- */
+
+static uint8_t *unhex(const char *hex, size_t *len)
+{
+    size_t n = strlen(hex);
+    assert_int_equal(n % 2, 0);
+    uint8_t *out = malloc(n / 2 + 1); /* +1: never malloc(0) */
+    assert_non_null(out);
+    for (size_t i = 0; i < n / 2; i++) {
+        char b[3] = { hex[2 * i], hex[2 * i + 1], 0 };
+        out[i] = (uint8_t)strtoul(b, NULL, 16);
+    }
+    *len = n / 2;
+    return out;
+}
+
+/* exact-size heap copy so ASan catches any over-read */
+static uint8_t *exact_copy(const uint8_t *src, size_t len)
+{
+    uint8_t *p = malloc(len ? len : 1);
+    assert_non_null(p);
+    if (len)
+        memcpy(p, src, len);
+    return p;
+}
+
+/* ---- msg from JSON ---------------------------------------------------- */
+
+static void jtime(const struct jv *v, struct wf_time *t)
+{
+    assert_non_null(v);
+    t->sec = jnum_u64(jget(v, "sec"));
+    t->nsec = (uint32_t)jnum_u64(jget(v, "nsec"));
+}
+
+static void msg_init(struct wf_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = WF_NO_HANDLE;
+}
+
+static struct wf_str jstr(const struct jv *v)
+{
+    assert_int_equal(v->type, J_STR);
+    struct wf_str s = { v->str, (uint32_t)v->len };
+    return s;
+}
+
+static void msg_from_json(const struct jv *o, struct wf_msg *m)
+{
+    msg_init(m);
+    for (size_t i = 0; i < o->n; i++) {
+        const char *k = o->keys[i];
+        const struct jv *v = &o->kids[i];
+        if (!strcmp(k, "id")) m->id = (uint32_t)jnum_u64(v);
+        else if (!strcmp(k, "type")) m->type = (uint8_t)jnum_u64(v);
+        else if (!strcmp(k, "result")) m->result = (int32_t)jnum_i64(v);
+        else if (!strcmp(k, "path")) m->path = jstr(v);
+        else if (!strcmp(k, "path2")) m->path2 = jstr(v);
+        else if (!strcmp(k, "data_hex")) {
+            size_t n;
+            uint8_t *d = unhex(v->str, &n);
+            m->data.data = (const char *)d;
+            m->data.len = (uint32_t)n;
+        } else if (!strcmp(k, "names")) {
+            assert_int_equal(v->type, J_ARR);
+            struct wf_str *items = calloc(v->n + 1, sizeof *items);
+            assert_non_null(items);
+            for (size_t n = 0; n < v->n; n++)
+                items[n] = jstr(&v->kids[n]);
+            m->names.items = items;
+            m->names.count = (uint32_t)v->n;
+        }
+        else if (!strcmp(k, "mode")) m->mode = (uint32_t)jnum_u64(v);
+        else if (!strcmp(k, "uid")) m->uid = (uint32_t)jnum_u64(v);
+        else if (!strcmp(k, "gid")) m->gid = (uint32_t)jnum_u64(v);
+        else if (!strcmp(k, "length")) m->length = (uint32_t)jnum_u64(v);
+        else if (!strcmp(k, "flags")) m->flags = (int32_t)jnum_i64(v);
+        else if (!strcmp(k, "access")) m->access = (int8_t)jnum_i64(v);
+        else if (!strcmp(k, "rename_flags")) m->rename_flags = (uint8_t)jnum_u64(v);
+        else if (!strcmp(k, "datasync")) m->datasync = (uint8_t)jnum_u64(v);
+        else if (!strcmp(k, "rdev")) m->rdev = jnum_u64(v);
+        else if (!strcmp(k, "size")) m->size = jnum_u64(v);
+        else if (!strcmp(k, "offset")) m->offset = jnum_u64(v);
+        else if (!strcmp(k, "handle")) m->handle = jnum_u64(v);
+        else if (!strcmp(k, "atime")) jtime(v, &m->atime);
+        else if (!strcmp(k, "mtime")) jtime(v, &m->mtime);
+        else if (!strcmp(k, "attr")) {
+            struct wf_attr *a = &m->attr;
+            a->ino = jnum_u64(jget(v, "ino"));
+            a->nlink = jnum_u64(jget(v, "nlink"));
+            a->mode = (uint32_t)jnum_u64(jget(v, "mode"));
+            a->uid = (uint32_t)jnum_u64(jget(v, "uid"));
+            a->gid = (uint32_t)jnum_u64(jget(v, "gid"));
+            a->rdev = jnum_u64(jget(v, "rdev"));
+            a->size = jnum_u64(jget(v, "size"));
+            a->blocks = jnum_u64(jget(v, "blocks"));
+            jtime(jget(v, "atime"), &a->atime);
+            jtime(jget(v, "mtime"), &a->mtime);
+            jtime(jget(v, "ctime"), &a->ctime);
+        } else if (!strcmp(k, "statfs")) {
+            struct wf_statfs *s = &m->statfs;
+            s->bsize = jnum_u64(jget(v, "bsize"));
+            s->frsize = jnum_u64(jget(v, "frsize"));
+            s->blocks = jnum_u64(jget(v, "blocks"));
+            s->bfree = jnum_u64(jget(v, "bfree"));
+            s->bavail = jnum_u64(jget(v, "bavail"));
+            s->files = jnum_u64(jget(v, "files"));
+            s->ffree = jnum_u64(jget(v, "ffree"));
+            s->namemax = jnum_u64(jget(v, "namemax"));
+        } else {
+            fail_msg("unknown msg key %s", k);
+        }
+    }
+}
+
+/* ---- comparison ------------------------------------------------------- */
+
+static void assert_str_eq(struct wf_str a, struct wf_str b, const char *what)
+{
+    if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len)))
+        fail_msg("%s differs (len %u vs %u)", what, a.len, b.len);
+}
+
+static void assert_time_eq(const struct wf_time *a, const struct wf_time *b)
+{
+    assert_true(a->sec == b->sec);
+    assert_int_equal(a->nsec, b->nsec);
+}
+
+static void assert_msg_eq(const struct wf_msg *a, const struct wf_msg *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->type, b->type);
+    assert_int_equal(a->result, b->result);
+    assert_str_eq(a->path, b->path, "path");
+    assert_str_eq(a->path2, b->path2, "path2");
+    assert_str_eq(a->data, b->data, "data");
+    assert_int_equal(a->names.count, b->names.count);
+    size_t pa = 0, pb = 0;
+    struct wf_str sa, sb;
+    uint32_t n = 0;
+    while (wf_strings_next(&a->names, &pa, &sa)) {
+        assert_int_equal(wf_strings_next(&b->names, &pb, &sb), 1);
+        assert_str_eq(sa, sb, "names item");
+        n++;
+    }
+    assert_int_equal(wf_strings_next(&b->names, &pb, &sb), 0);
+    assert_int_equal(n, a->names.count);
+    assert_int_equal(a->mode, b->mode);
+    assert_int_equal(a->uid, b->uid);
+    assert_int_equal(a->gid, b->gid);
+    assert_int_equal(a->length, b->length);
+    assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->access, b->access);
+    assert_int_equal(a->rename_flags, b->rename_flags);
+    assert_int_equal(a->datasync, b->datasync);
+    assert_true(a->rdev == b->rdev);
+    assert_true(a->size == b->size);
+    assert_true(a->offset == b->offset);
+    assert_true(a->handle == b->handle);
+    assert_time_eq(&a->atime, &b->atime);
+    assert_time_eq(&a->mtime, &b->mtime);
+    assert_true(a->attr.ino == b->attr.ino && a->attr.nlink == b->attr.nlink);
+    assert_true(a->attr.mode == b->attr.mode && a->attr.uid == b->attr.uid &&
+                a->attr.gid == b->attr.gid);
+    assert_true(a->attr.rdev == b->attr.rdev && a->attr.size == b->attr.size &&
+                a->attr.blocks == b->attr.blocks);
+    assert_time_eq(&a->attr.atime, &b->attr.atime);
+    assert_time_eq(&a->attr.mtime, &b->attr.mtime);
+    assert_time_eq(&a->attr.ctime, &b->attr.ctime);
+    assert_memory_equal(&a->statfs, &b->statfs, sizeof a->statfs);
+}
+
+/* ---- golden tests ----------------------------------------------------- */
+
+struct golden_vec {
+    const char *name;
+    uint8_t *bytes;
+    size_t len;
+    struct wf_msg msg;
+};
+
+static struct golden_vec *vecs;
+static size_t nvecs;
+
+static int setup(void **state)
+{
+    load_golden(state);
+    vecs = calloc(golden.n, sizeof *vecs);
+    assert_non_null(vecs);
+    for (size_t i = 0; i < golden.n; i++) {
+        const struct jv *o = &golden.kids[i];
+        vecs[i].name = jget(o, "name")->str;
+        vecs[i].bytes = unhex(jget(o, "hex")->str, &vecs[i].len);
+        msg_from_json(jget(o, "msg"), &vecs[i].msg);
+    }
+    nvecs = golden.n;
+    return 0;
+}
+
+static int expected_rc(const struct wf_msg *m)
+{
+    return m->type == WF_UNKNOWN ? WF_ERR_UNKNOWN_TYPE : WF_OK;
+}
+
+static void test_golden_covers_every_type(void **state)
+{
+    int seen[256] = { 0 };
+    for (size_t i = 0; i < nvecs; i++)
+        seen[vecs[i].msg.type] = 1;
+    for (unsigned t = 0; t < WF_TYPE_COUNT; t++) {
+        if (!seen[t] || !seen[t | WF_RESPONSE])
+            fail_msg("no golden vector for type 0x%02x", t);
+    }
+}
+
+static void test_golden_decode(void **state)
+{
+    for (size_t i = 0; i < nvecs; i++) {
+        struct wf_msg m;
+        uint8_t *buf = exact_copy(vecs[i].bytes, vecs[i].len);
+        int rc = wf_decode(buf, vecs[i].len, &m);
+        if (rc != expected_rc(&vecs[i].msg))
+            fail_msg("%s: decode rc %d", vecs[i].name, rc);
+        if (rc == WF_OK) {
+            assert_msg_eq(&m, &vecs[i].msg);
+        } else {
+            assert_int_equal(m.id, vecs[i].msg.id);
+            assert_int_equal(m.type, vecs[i].msg.type);
+        }
+        free(buf);
+    }
+}
+
+static void test_golden_encode(void **state)
+{
+    for (size_t i = 0; i < nvecs; i++) {
+        const struct golden_vec *v = &vecs[i];
+        uint8_t *buf = malloc(v->len + 16);
+        assert_non_null(buf);
+        if (wf_encoded_size(&v->msg) != v->len)
+            fail_msg("%s: encoded size %zu != %zu", v->name, wf_encoded_size(&v->msg), v->len);
+        assert_int_equal(wf_encode(&v->msg, buf, v->len + 16), v->len);
+        if (memcmp(buf, v->bytes, v->len))
+            fail_msg("%s: encoded bytes differ", v->name);
+        /* exact capacity works, one byte less does not */
+        assert_int_equal(wf_encode(&v->msg, buf, v->len), v->len);
+        assert_int_equal(wf_encode(&v->msg, buf, v->len - 1), 0);
+        free(buf);
+    }
+}
+
+static void test_golden_type_names(void **state)
+{
+    for (size_t i = 0; i < nvecs; i++) {
+        const char *name = wf_type_name(vecs[i].msg.type);
+        assert_non_null(name);
+        assert_int_equal(strncmp(vecs[i].name, name, strlen(name)), 0);
+        assert_int_equal(vecs[i].name[strlen(name)], '_');
+    }
+    assert_null(wf_type_name(0x18));
+    assert_null(wf_type_name(0x98));
+    assert_null(wf_type_name(0xff));
+}
+
+/* Every proper prefix of every vector is rejected cleanly; the only valid
+ * prefix is a read response with result 0 that stops before its data. */
+static void test_golden_truncations(void **state)
+{
+    for (size_t i = 0; i < nvecs; i++) {
+        const struct golden_vec *v = &vecs[i];
+        for (size_t len = 0; len < v->len; len++) {
+            struct wf_msg m;
+            uint8_t *buf = exact_copy(v->bytes, len);
+            int rc = wf_decode(buf, len, &m);
+            int eof_ok = v->msg.type == (WF_READ | WF_RESPONSE) && v->msg.result == 0 && len == 9;
+            if (eof_ok) {
+                assert_int_equal(rc, WF_OK);
+                assert_int_equal(m.data.len, 0);
+            } else if (len >= 5 && expected_rc(&v->msg) == WF_ERR_UNKNOWN_TYPE) {
+                assert_int_equal(rc, WF_ERR_UNKNOWN_TYPE);
+            } else if (rc != WF_ERR_TRUNCATED) {
+                fail_msg("%s: prefix %zu gave %d", v->name, len, rc);
+            }
+            free(buf);
+        }
+    }
+}
+
+static void test_golden_trailing_bytes(void **state)
+{
+    for (size_t i = 0; i < nvecs; i++) {
+        const struct golden_vec *v = &vecs[i];
+        uint8_t *buf = malloc(v->len + 7);
+        assert_non_null(buf);
+        memcpy(buf, v->bytes, v->len);
+        memcpy(buf + v->len, "\xff\xff\xff\xff\x01\x02\x03", 7);
+        struct wf_msg m;
+        assert_int_equal(wf_decode(buf, v->len + 7, &m), expected_rc(&v->msg));
+        if (expected_rc(&v->msg) == WF_OK)
+            assert_msg_eq(&m, &v->msg);
+        free(buf);
+    }
+}
+
+/* decode -> encode gives the same bytes (names re-encoded from raw) */
+static void test_golden_reencode(void **state)
+{
+    for (size_t i = 0; i < nvecs; i++) {
+        const struct golden_vec *v = &vecs[i];
+        struct wf_msg m;
+        if (wf_decode(v->bytes, v->len, &m) != WF_OK)
+            continue;
+        uint8_t *buf = malloc(v->len);
+        assert_non_null(buf);
+        assert_int_equal(wf_encode(&m, buf, v->len), v->len);
+        assert_memory_equal(buf, v->bytes, v->len);
+        free(buf);
+    }
+}
+
+/* ---- round trips with boundary values --------------------------------- */
+
+static char long_path[WF_MAX_PATH + 2];
+static char big_data[1024 * 1024];
+
+/* variant 0: minimum, 1: maximum, 2: most negative, 3: result -1 */
+static void fill(struct wf_msg *m, uint8_t type, int variant, struct wf_str *items)
+{
+    msg_init(m);
+    m->type = type;
+    m->id = variant == 1 ? UINT32_MAX : (uint32_t)variant;
+    const struct wf_field *f = wf_layout_fields(type);
+    if (!f)
+        return;
+    struct wf_str empty = { "", 0 }, longest = { long_path, WF_MAX_PATH };
+    for (; f->kind != WF_K_END; f++) {
+        void *p = (char *)m + f->offset;
+        uint64_t u = variant == 1 ? UINT64_MAX : (variant == 2 ? 1u : 0u);
+        switch ((enum wf_kind)f->kind) {
+        case WF_K_U8: *(uint8_t *)p = (uint8_t)u; break;
+        case WF_K_BOOL: *(uint8_t *)p = variant == 1; break;
+        case WF_K_I8: *(int8_t *)p = variant == 1 ? INT8_MAX : variant == 2 ? INT8_MIN : 0; break;
+        case WF_K_U32: *(uint32_t *)p = (uint32_t)u; break;
+        case WF_K_I32: *(int32_t *)p = variant == 1 ? INT32_MAX : variant == 2 ? INT32_MIN : 0; break;
+        case WF_K_U64: *(uint64_t *)p = u; break;
+        case WF_K_RESULT:
+            m->result = variant == 1 ? INT32_MAX : variant == 2 ? INT32_MIN : variant == 3 ? -1 : 0;
+            break;
+        case WF_K_STRING:
+            *(struct wf_str *)p = variant == 1 ? (f->max ? (struct wf_str){ long_path, f->max < WF_MAX_PATH ? f->max : WF_MAX_PATH } : longest) : empty;
+            break;
+        case WF_K_BYTES:
+            if (f->flags & WF_FF_RESULT_LEN) { /* payload length == result */
+                if (variant == 1)
+                    m->result = (int32_t)sizeof big_data;
+                m->data.data = big_data;
+                m->data.len = m->result > 0 ? (uint32_t)m->result : 0;
+            } else {
+                m->data.data = big_data;
+                m->data.len = variant == 1 ? (uint32_t)sizeof big_data : 0;
+            }
+            break;
+        case WF_K_STRINGS:
+            if (variant == 1) {
+                items[0] = empty;
+                items[1] = longest;
+                items[2] = wf_str_of("x");
+                m->names.items = items;
+                m->names.count = 3;
+            }
+            break;
+        case WF_K_TIMESTAMP: {
+            struct wf_time *t = p;
+            t->sec = u;
+            t->nsec = variant == 1 ? UINT32_MAX : 0;
+            break;
+        }
+        case WF_K_ATTRIBUTES:
+            memset(p, variant == 1 ? 0xff : 0, sizeof(struct wf_attr));
+            break;
+        case WF_K_STATISTICS:
+            memset(p, variant == 1 ? 0xff : 0, sizeof(struct wf_statfs));
+            break;
+        case WF_K_END:
+            break;
+        }
+        if (f->kind == WF_K_RESULT && m->result < 0)
+            break;
+    }
+}
+
+static void test_round_trip_every_type(void **state)
+{
+    static uint8_t buf[2 * 1024 * 1024];
+    memset(long_path, 'p', sizeof long_path);
+    for (size_t i = 0; i < sizeof big_data; i++)
+        big_data[i] = (char)(i * 7);
+    for (unsigned t = 0; t < 2 * WF_TYPE_COUNT; t++) {
+        uint8_t type = (uint8_t)(t < WF_TYPE_COUNT ? t : (t - WF_TYPE_COUNT) | WF_RESPONSE);
+        for (int variant = 0; variant < 4; variant++) {
+            struct wf_msg in, out;
+            struct wf_str items[3];
+            fill(&in, type, variant, items);
+            size_t n = wf_encode(&in, buf, sizeof buf);
+            assert_true(n >= 5);
+            assert_int_equal(n, wf_encoded_size(&in));
+            uint8_t *copy = exact_copy(buf, n);
+            int rc = wf_decode(copy, n, &out);
+            if (type == WF_UNKNOWN) {
+                assert_int_equal(rc, WF_ERR_UNKNOWN_TYPE);
+                assert_int_equal(out.id, in.id);
+            } else {
+                if (rc != WF_OK)
+                    fail_msg("type 0x%02x variant %d: rc %d", type, variant, rc);
+                assert_msg_eq(&out, &in);
+            }
+            free(copy);
+        }
+    }
+}
+
+/* ---- hand-made malformed messages ------------------------------------- */
+
+/* decodes from an exact-size copy that stays valid until the next call */
+static int decode_hex(const char *hex, struct wf_msg *m)
+{
+    static uint8_t *last;
+    size_t len;
+    uint8_t *b = unhex(hex, &len);
+    free(last);
+    last = exact_copy(b, len);
+    free(b);
+    return wf_decode(last, len, m);
+}
+
+static void test_oversize_lengths(void **state)
+{
+    struct wf_msg m;
+    /* path length 0xffffffff */
+    assert_int_equal(decode_hex("0000000102ffffffff2f", &m), WF_ERR_TOO_LARGE);
+    /* path length just over the limit with too few bytes: still too large */
+    assert_int_equal(decode_hex("000000010200001001", &m), WF_ERR_TOO_LARGE);
+    /* write data length 0xffffffff (not path-limited): does not fit */
+    assert_int_equal(decode_hex("0000000111000000012fffffffff00", &m), WF_ERR_TRUNCATED);
+    /* read response data length larger than the rest */
+    assert_int_equal(decode_hex("000000019000000005000000066162636465", &m), WF_ERR_TRUNCATED);
+    /* credentials length 0xffffffff */
+    assert_int_equal(decode_hex("0000000197ffffffff", &m), WF_ERR_TOO_LARGE);
+    /* readdir name length 0xffffffff */
+    assert_int_equal(decode_hex("000000019300000000" "00000001" "ffffffff", &m), WF_ERR_TOO_LARGE);
+    /* readdir name length fits the limit but not the buffer */
+    assert_int_equal(decode_hex("000000019300000000" "00000001" "00000002" "61", &m), WF_ERR_TRUNCATED);
+}
+
+static void test_long_path_limit(void **state)
+{
+    size_t n = 5 + 4 + WF_MAX_PATH + 1;
+    uint8_t *buf = calloc(1, n);
+    struct wf_msg m;
+    assert_non_null(buf);
+    buf[4] = WF_GETATTR;
+    buf[7] = (uint8_t)((WF_MAX_PATH + 1) >> 8);
+    buf[8] = (uint8_t)(WF_MAX_PATH + 1);
+    assert_int_equal(wf_decode(buf, n, &m), WF_ERR_TOO_LARGE);
+    buf[8] = (uint8_t)WF_MAX_PATH; /* exactly the limit: fine */
+    assert_int_equal(wf_decode(buf, n - 1, &m), WF_OK);
+    assert_int_equal(m.path.len, WF_MAX_PATH);
+    free(buf);
+
+    /* the encoder refuses what the decoder would refuse */
+    char *p = malloc(WF_MAX_PATH + 1);
+    assert_non_null(p);
+    memset(p, 'a', WF_MAX_PATH + 1);
+    uint8_t out[WF_MAX_PATH + 64];
+    msg_init(&m);
+    m.type = WF_GETATTR;
+    m.path.data = p;
+    m.path.len = WF_MAX_PATH + 1;
+    assert_int_equal(wf_encoded_size(&m), 0);
+    assert_int_equal(wf_encode(&m, out, sizeof out), 0);
+    free(p);
+}
+
+static void test_credentials_limit(void **state)
+{
+    size_t n = 5 + 4 + WF_MAX_CREDENTIALS + 1;
+    uint8_t *buf = calloc(1, n);
+    struct wf_msg m;
+    assert_non_null(buf);
+    buf[4] = WF_GETCREDS | WF_RESPONSE;
+    buf[5] = (uint8_t)(WF_MAX_CREDENTIALS >> 24);
+    buf[6] = (uint8_t)(WF_MAX_CREDENTIALS >> 16);
+    buf[7] = (uint8_t)(WF_MAX_CREDENTIALS >> 8);
+    buf[8] = (uint8_t)WF_MAX_CREDENTIALS;
+    assert_int_equal(wf_decode(buf, n, &m), WF_OK); /* 64 KiB: fine */
+    assert_int_equal(m.path2.len, WF_MAX_CREDENTIALS);
+    buf[8] = (uint8_t)(WF_MAX_CREDENTIALS + 1);
+    assert_int_equal(wf_decode(buf, n, &m), WF_ERR_TOO_LARGE);
+    free(buf);
+}
+
+static void test_strings_count(void **state)
+{
+    struct wf_msg m;
+    assert_int_equal(decode_hex("000000019300000000ffffffff", &m), WF_ERR_TRUNCATED);
+    assert_int_equal(decode_hex("000000019300000000ffffffff00000000", &m), WF_ERR_TRUNCATED);
+    assert_int_equal(decode_hex("00000001930000000040000000" "00000000", &m), WF_ERR_TRUNCATED);
+    /* count 2, one item */
+    assert_int_equal(decode_hex("00000001930000000000000002" "0000000161", &m), WF_ERR_TRUNCATED);
+    /* count 2 with two empty items */
+    assert_int_equal(decode_hex("00000001930000000000000002" "0000000000000000", &m), WF_OK);
+    assert_int_equal(m.names.count, 2);
+    assert_int_equal(m.names.raw_len, 8);
+    size_t pos = 0;
+    struct wf_str s;
+    assert_int_equal(wf_strings_next(&m.names, &pos, &s), 1);
+    assert_int_equal(s.len, 0);
+    assert_int_equal(wf_strings_next(&m.names, &pos, &s), 1);
+    assert_int_equal(wf_strings_next(&m.names, &pos, &s), 0);
+}
+
+static void test_message_size_limit(void **state)
+{
+    size_t n = WF_MAX_MESSAGE_SIZE + 1;
+    uint8_t *buf = calloc(1, n);
+    struct wf_msg m;
+    assert_non_null(buf);
+    buf[4] = WF_GETATTR; /* empty path, then zero trailing bytes */
+    assert_int_equal(wf_decode(buf, n, &m), WF_ERR_TOO_LARGE);
+    assert_int_equal(wf_decode(buf, n - 1, &m), WF_OK);
+
+    /* encoding: a write whose total exceeds the limit is refused */
+    msg_init(&m);
+    m.type = WF_WRITE;
+    m.path = wf_str_of("/f");
+    m.data.data = (const char *)buf;
+    m.data.len = WF_MAX_MESSAGE_SIZE - 5 - 6 - 4 - 16 + 1;
+    assert_int_equal(wf_encoded_size(&m), 0);
+    assert_int_equal(wf_encode(&m, buf, n), 0);
+    m.data.len--;
+    assert_int_equal(wf_encoded_size(&m), WF_MAX_MESSAGE_SIZE);
+    free(buf);
+}
+
+static void test_unknown_types(void **state)
+{
+    static const uint8_t types[] = { 0x00, 0x18, 0x42, 0x7f, 0x98, 0xc0, 0xff };
+    for (size_t i = 0; i < sizeof types; i++) {
+        uint8_t b[8] = { 0x12, 0x34, 0x56, 0x78, types[i], 1, 2, 3 };
+        struct wf_msg m;
+        assert_int_equal(wf_decode(b, sizeof b, &m), WF_ERR_UNKNOWN_TYPE);
+        assert_int_equal(m.id, 0x12345678);
+        assert_int_equal(m.type, types[i]);
+        if (types[i] != WF_UNKNOWN) {
+            uint8_t out[16];
+            assert_int_equal(wf_encoded_size(&m), 0);
+            assert_int_equal(wf_encode(&m, out, sizeof out), 0);
+        }
+    }
+    struct wf_msg m;
+    assert_int_equal(decode_hex("0000000980", &m), WF_OK);
+    assert_int_equal(decode_hex("0000000980deadbeef", &m), WF_OK);
+    assert_int_equal(decode_hex("00000009", &m), WF_ERR_TRUNCATED);
+    assert_int_equal(wf_decode(NULL, 0, &m), WF_ERR_TRUNCATED);
+}
+
+static void test_read_response_forms(void **state)
+{
+    struct wf_msg m;
+    /* EOF with no data field, with an empty one */
+    assert_int_equal(decode_hex("000000019000000000", &m), WF_OK);
+    assert_int_equal(m.data.len, 0);
+    assert_int_equal(decode_hex("00000001900000000000000000", &m), WF_OK);
+    /* result > 0 needs data */
+    assert_int_equal(decode_hex("000000019000000003", &m), WF_ERR_TRUNCATED);
+    /* result and payload length disagree */
+    assert_int_equal(decode_hex("00000001900000000300000002abcd", &m), WF_ERR_INVALID);
+    assert_int_equal(decode_hex("00000001900000000000000001ab", &m), WF_ERR_INVALID);
+    /* failed response: the rest is not read */
+    assert_int_equal(decode_hex("0000000190fffffffb", &m), WF_OK);
+    assert_int_equal(m.result, -5);
+    assert_int_equal(decode_hex("0000000182fffffffe0102", &m), WF_OK);
+    assert_int_equal(m.result, -2);
+    assert_true(m.attr.ino == 0);
+
+    /* encoder refuses a mismatch too */
+    msg_init(&m);
+    m.type = WF_READ | WF_RESPONSE;
+    m.result = 3;
+    m.data = wf_str_of("ab");
+    assert_int_equal(wf_encoded_size(&m), 0);
+}
+
+static void test_bool_normalised(void **state)
+{
+    struct wf_msg m;
+    assert_int_equal(decode_hex("000000010a000000012f07ffffffffffffffff", &m), WF_OK);
+    assert_int_equal(m.datasync, 1);
+    assert_true(m.handle == WF_NO_HANDLE);
+    assert_int_equal(decode_hex("0000000101000000012fff", &m), WF_OK);
+    assert_int_equal(m.access, -1);
+}
+
+static void test_data_in_place(void **state)
+{
+    uint8_t buf[64], expect[64];
+    struct wf_msg m;
+    msg_init(&m);
+    m.id = 7;
+    m.type = WF_READ | WF_RESPONSE;
+    m.result = 5;
+    size_t off = wf_data_offset(&m);
+    assert_int_equal(off, 13);
+    memcpy(buf + off, "hello", 5);
+    m.data.data = (const char *)buf + off;
+    m.data.len = 5;
+    size_t n = wf_encode(&m, buf, sizeof buf);
+    assert_int_equal(n, 18);
+    m.data.data = "hello";
+    assert_int_equal(wf_encode(&m, expect, sizeof expect), 18);
+    assert_memory_equal(buf, expect, 18);
+
+    msg_init(&m);
+    m.type = WF_WRITE;
+    m.path = wf_str_of("/abc");
+    assert_int_equal(wf_data_offset(&m), 5 + 4 + 4 + 4);
+    msg_init(&m);
+    m.type = WF_GETATTR;
+    assert_int_equal(wf_data_offset(&m), 0);
+    m.type = WF_READ;
+    assert_int_equal(wf_data_offset(&m), 0);
+}
+
+static void test_str_copy(void **state)
+{
+    char dst[4];
+    assert_int_equal(wf_str_copy(wf_str_of("abc"), dst, sizeof dst), 0);
+    assert_string_equal(dst, "abc");
+    assert_int_equal(wf_str_copy(wf_str_of("abcd"), dst, sizeof dst), -1);
+    struct wf_str nul = { "a\0b", 3 };
+    assert_int_equal(wf_str_copy(nul, dst, sizeof dst), -1);
+    struct wf_str empty = { NULL, 0 };
+    assert_int_equal(wf_str_copy(empty, dst, sizeof dst), 0);
+    assert_string_equal(dst, "");
+    assert_int_equal(wf_str_copy(empty, dst, 0), -1);
+}
+
+static void test_encode_strings_items_and_raw(void **state)
+{
+    struct wf_str items[2] = { wf_str_of("a"), wf_str_of("bc") };
+    struct wf_msg m, d;
+    uint8_t buf[64], buf2[64];
+    msg_init(&m);
+    m.type = WF_READDIR | WF_RESPONSE;
+    m.names.items = items;
+    m.names.count = 2;
+    size_t n = wf_encode(&m, buf, sizeof buf);
+    assert_int_equal(n, 5 + 4 + 4 + 5 + 6);
+    size_t pos = 0;
+    struct wf_str s;
+    assert_int_equal(wf_strings_next(&m.names, &pos, &s), 1);
+    assert_int_equal(wf_strings_next(&m.names, &pos, &s), 1);
+    assert_int_equal(s.len, 2);
+    assert_int_equal(wf_strings_next(&m.names, &pos, &s), 0);
+    assert_int_equal(wf_decode(buf, n, &d), WF_OK);
+    assert_int_equal(wf_encode(&d, buf2, sizeof buf2), n);
+    assert_memory_equal(buf, buf2, n);
+    /* count without items or raw cannot be encoded */
+    m.names.items = NULL;
+    assert_int_equal(wf_encoded_size(&m), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_covers_every_type),
+        cmocka_unit_test(test_golden_decode),
+        cmocka_unit_test(test_golden_encode),
+        cmocka_unit_test(test_golden_type_names),
+        cmocka_unit_test(test_golden_truncations),
+        cmocka_unit_test(test_golden_trailing_bytes),
+        cmocka_unit_test(test_golden_reencode),
+        cmocka_unit_test(test_round_trip_every_type),
+        cmocka_unit_test(test_oversize_lengths),
+        cmocka_unit_test(test_long_path_limit),
+        cmocka_unit_test(test_credentials_limit),
+        cmocka_unit_test(test_strings_count),
+        cmocka_unit_test(test_message_size_limit),
+        cmocka_unit_test(test_unknown_types),
+        cmocka_unit_test(test_read_response_forms),
+        cmocka_unit_test(test_bool_normalised),
+        cmocka_unit_test(test_data_in_place),
+        cmocka_unit_test(test_str_copy),
+        cmocka_unit_test(test_encode_strings_items_and_raw),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
