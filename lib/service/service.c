@@ -5,10 +5,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "service_int.h"
 #include "util/wf_log.h"
 
@@ -31,26 +34,110 @@ void wf_service_close_provider(struct wf_service *s, const char *why)
     }
 }
 
+/* Copies header NAME ("X-Auth-Token", "Authorization", ...) into buf; returns
+ * its length or -1 when absent. An Authorization scheme ("Bearer ") is
+ * dropped: the authenticator sees the token only. */
+static int copy_header(struct lws *wsi, const char *name, char *buf, int cap)
+{
+    int n;
+    if (strcasecmp(name, "Authorization") == 0) {
+        n = lws_hdr_copy(wsi, buf, cap, WSI_TOKEN_HTTP_AUTHORIZATION);
+    } else {
+        char key[128];
+        int klen = snprintf(key, sizeof key, "%s:", name);
+        if (klen <= 0 || klen >= (int)sizeof key)
+            return -1;
+        for (char *p = key; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (lws_hdr_custom_length(wsi, key, klen) < 0)
+            return -1;
+        n = lws_hdr_custom_copy(wsi, buf, cap, key, klen);
+    }
+    if (n <= 0)
+        return n == 0 ? 0 : -1;
+    if (strncasecmp(buf, "Bearer ", 7) == 0) {
+        memmove(buf, buf + 7, (size_t)n - 6);
+        n -= 7;
+    }
+    return n;
+}
+
+static int check_origin(struct wf_service *s, struct lws *wsi)
+{
+    char origin[256], host[256];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+        return 0; /* not a browser: CLI providers send no Origin */
+    if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0 ||
+        lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) < 0)
+        host[0] = '\0', origin[0] = '\0';
+    if (origin[0] && wf_origin_allowed(origin, host, s->cfg.cert_path != NULL,
+                                       s->cfg.allowed_origins, s->cfg.allowed_origin_count))
+        return 0;
+    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", origin);
+    return -1;
+}
+
+/* Handshake: one provider at a time, browser origins checked, and the token
+ * checked when it comes in the configured header. */
+static int admit(struct wf_service *s, struct lws *wsi)
+{
+    s->handshake_authenticated = NULL;
+    if (s->attached) {
+        wf_warn("refusing a second provider: one is already attached");
+        return -1;
+    }
+    if (check_origin(s, wsi) != 0)
+        return -1;
+    if (!s->cfg.authenticator || !s->cfg.auth_header)
+        return 0;
+    char token[WF_MAX_CREDENTIAL + 1];
+    int n = copy_header(wsi, s->cfg.auth_header, token, sizeof token);
+    if (n < 0)
+        return 0; /* header absent: getcreds after the handshake */
+    if (wf_auth_run(s->cfg.authenticator, token, (size_t)n, WF_AUTH_TIMEOUT_MS) != 0) {
+        wf_warn("refusing provider: token in %s rejected", s->cfg.auth_header);
+        return -1;
+    }
+    s->handshake_authenticated = wsi;
+    return 0;
+}
+
+static void getcreds_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    wf_op_free(op);
+    if (resp && wf_auth_run(s->cfg.authenticator, resp->path2.data, resp->path2.len,
+                            WF_AUTH_TIMEOUT_MS) == 0) {
+        s->ready = true;
+        wf_info("provider authenticated");
+        return;
+    }
+    wf_service_close_provider(s, resp ? "credentials rejected" : "no credentials");
+}
+
 static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                              void *in, size_t len)
 {
     struct wf_service *s = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        if (s->attached) {
-            wf_warn("refusing a second provider: one is already attached");
-            return 1;
-        }
-        return 0;
+        return admit(s, wsi) == 0 ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED: {
         char peer[64] = "?";
         lws_get_peer_simple(wsi, peer, sizeof peer);
         wf_conn_init(&s->conn, wsi);
         lws_set_wsi_user(wsi, s);
         s->attached = true;
-        s->ready = true;
+        s->ready = !s->cfg.authenticator || s->handshake_authenticated == wsi;
+        s->handshake_authenticated = NULL;
         s->timeouts_in_row = 0;
-        wf_info("provider connected from %s", peer);
+        wf_info("provider connected from %s%s", peer, s->ready ? "" : ", asking for credentials");
+        if (!s->ready) {
+            struct wf_op *op = wf_op_new(NULL);
+            struct wf_msg m = { .type = WF_GETCREDS };
+            if (!op)
+                return -1;
+            wf_send(s, op, &m, getcreds_done);
+        }
         return 0;
     }
     case LWS_CALLBACK_RECEIVE: {

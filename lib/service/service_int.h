@@ -79,6 +79,7 @@ struct wf_service {
     bool ready;      /* authenticated: filesystem requests may flow */
     unsigned generation;
     unsigned timeouts_in_row;
+    struct lws *handshake_authenticated; /* token accepted in the header */
 
     /* outstanding requests */
     struct wf_op *ops[WF_OP_BUCKETS];

@@ -1,0 +1,105 @@
+#include "auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/wf_log.h"
+
+static void close_from(int lowfd)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, lowfd, ~0u, 0) == 0)
+        return;
+#endif
+    for (int fd = lowfd; fd < 1024; fd++)
+        close(fd);
+}
+
+/* Waits for pid up to timeout_ms without spinning (pidfd where the kernel has it). */
+static int wait_bounded(pid_t pid, int timeout_ms, int *status)
+{
+#ifdef SYS_pidfd_open
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd >= 0) {
+        struct pollfd p = { .fd = pfd, .events = POLLIN };
+        int n;
+        do
+            n = poll(&p, 1, timeout_ms);
+        while (n < 0 && errno == EINTR);
+        close(pfd);
+        if (n == 1)
+            return waitpid(pid, status, 0) == pid ? 0 : -1;
+        return -1;
+    }
+#endif
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        if (waitpid(pid, status, WNOHANG) == pid)
+            return 0;
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+int wf_auth_run(const char *program, const char *credential, size_t len, int timeout_ms)
+{
+    int in[2];
+    if (!program || len > WF_MAX_CREDENTIAL || pipe2(in, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(in[0]);
+        close(in[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(in[0], 0);
+        if (devnull >= 0) {
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+        close_from(3);
+        char *const argv[] = { (char *)program, NULL };
+        char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        execve(program, argv, envp);
+        _exit(127);
+    }
+    close(in[0]);
+    /* The credential fits the pipe buffer (WF_MAX_CREDENTIAL), so this never
+     * waits on the child. */
+    signal(SIGPIPE, SIG_IGN);
+    if (len)
+        (void)!write(in[1], credential, len);
+    close(in[1]);
+    int status = 0;
+    if (wait_bounded(pid, timeout_ms, &status) != 0) {
+        wf_warn("authenticator %s did not finish within %d ms; refusing", program, timeout_ms);
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int wf_origin_allowed(const char *origin, const char *host, int tls,
+                      const char *const *allowed, size_t allowed_count)
+{
+    for (size_t i = 0; i < allowed_count; i++)
+        if (allowed[i] && strcasecmp(origin, allowed[i]) == 0)
+            return 1;
+    if (!host || !*host)
+        return 0;
+    char own[512];
+    int n = snprintf(own, sizeof own, "%s://%s", tls ? "https" : "http", host);
+    return n > 0 && (size_t)n < sizeof own && strcasecmp(origin, own) == 0;
+}

@@ -1,0 +1,20 @@
+/* Provider admission: the authenticator program and the browser origin policy. */
+#ifndef WF_AUTH_H
+#define WF_AUTH_H
+
+#include <stddef.h>
+
+#define WF_AUTH_TIMEOUT_MS 5000
+#define WF_MAX_CREDENTIAL 4096
+
+/* Runs program (no shell, only stdin/stdout/stderr open, stdout and stderr to
+ * /dev/null) with the credential on its stdin. Returns 0 when it exits 0
+ * within timeout_ms; -1 otherwise (it is killed if still running). */
+int wf_auth_run(const char *program, const char *credential, size_t len, int timeout_ms);
+
+/* 1 if a browser Origin may connect: it equals the service's own origin
+ * (scheme + Host header) or one of the allowed ones. */
+int wf_origin_allowed(const char *origin, const char *host, int tls,
+                      const char *const *allowed, size_t allowed_count);
+
+#endif
