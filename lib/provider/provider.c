@@ -1,0 +1,504 @@
+/* Provider connection: a libwebsockets client that connects to the service,
+ * answers its requests (dispatch.c) and reconnects with capped backoff. */
+#include "webfuse/provider.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/wf_msg.h"
+#include "provider/provider_int.h"
+#include "transport/wf_conn.h"
+#include "util/wf_log.h"
+
+#define WF_RX_BUFFER_SIZE (256u * 1024u)
+#define WF_BACKOFF_MIN_MS 100u
+#define WF_BACKOFF_MAX_MS 5000u
+/* A connection that lived this long resets the backoff. */
+#define WF_STABLE_US (10ll * LWS_US_PER_SEC)
+/* Stop reading requests while this much output waits (a service that does not
+ * read its answers must not make us buffer without bound). */
+#define WF_TX_HIGH (64u * 1024u * 1024u)
+#define WF_TX_LOW (16u * 1024u * 1024u)
+#define WF_MAX_TOKEN (64u * 1024u)
+
+enum wf_state { WF_IDLE, WF_RUNNING, WF_FINISHING, WF_FINISHED };
+
+struct wf_provider {
+    struct wf_provider_ops ops;
+    struct wf_dispatch dispatch;
+    char *url, *ca_path, *token;
+    int reconnect, verbose;
+
+    /* parsed URL */
+    char *host, *path;
+    int port, tls;
+
+    struct lws_protocols protocols[2];
+    struct lws_context *volatile ctx;
+    struct lws *wsi;
+    struct wf_conn conn;
+    int connecting, established, rx_paused;
+    lws_usec_t established_at;
+
+    enum wf_state state;
+    int result;
+    int last_tls_error;
+    volatile sig_atomic_t stop;
+
+    lws_sorted_usec_list_t sul_retry, sul_wake;
+    unsigned backoff_ms;
+    unsigned rng;
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static char *dup_or_null(const char *s, int *fail)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *fail = 1;
+    return d;
+}
+
+/* ws://host[:port][/path] or wss://...; host may be [v6]. */
+static int parse_url(struct wf_provider *p)
+{
+    const char *u = p->url, *rest;
+    if (strncmp(u, "ws://", 5) == 0) {
+        p->tls = 0;
+        p->port = 80;
+        rest = u + 5;
+    } else if (strncmp(u, "wss://", 6) == 0) {
+        p->tls = 1;
+        p->port = 443;
+        rest = u + 6;
+    } else {
+        wf_error("URL must start with ws:// or wss://: %s", u);
+        return -1;
+    }
+    const char *slash = strchr(rest, '/');
+    size_t hplen = slash ? (size_t)(slash - rest) : strlen(rest);
+    const char *hend = rest + hplen, *port = NULL, *hstart = rest;
+    if (*rest == '[') {
+        const char *rb = memchr(rest, ']', hplen);
+        if (!rb)
+            goto bad;
+        hstart = rest + 1;
+        hend = rb;
+        if (rb + 1 < rest + hplen) {
+            if (rb[1] != ':')
+                goto bad;
+            port = rb + 2;
+        }
+    } else {
+        const char *colon = memchr(rest, ':', hplen);
+        if (colon) {
+            hend = colon;
+            port = colon + 1;
+        }
+    }
+    if (hend == hstart)
+        goto bad;
+    if (port) {
+        char *end;
+        long v = strtol(port, &end, 10);
+        if (end == port || end != rest + hplen || v < 1 || v > 65535)
+            goto bad;
+        p->port = (int)v;
+    }
+    p->host = strndup(hstart, (size_t)(hend - hstart));
+    p->path = strdup(slash ? slash : "/");
+    if (!p->host || !p->path)
+        return -1;
+    return 0;
+bad:
+    wf_error("invalid URL: %s", u);
+    return -1;
+}
+
+static unsigned next_random(struct wf_provider *p)
+{
+    /* xorshift: only for jitter */
+    unsigned x = p->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    p->rng = x ? x : 0x9e3779b9u;
+    return p->rng;
+}
+
+/* ---- connection lifecycle -------------------------------------------- */
+
+static void connect_now(struct wf_provider *p);
+
+static void retry_cb(lws_sorted_usec_list_t *sul)
+{
+    struct wf_provider *p = lws_container_of(sul, struct wf_provider, sul_retry);
+    if (p->state == WF_RUNNING && !p->stop)
+        connect_now(p);
+}
+
+static void wake_cb(lws_sorted_usec_list_t *sul)
+{
+    (void)sul; /* only ends the wait in wf_provider_service() */
+}
+
+/* The current attempt or connection is over: retry later or finish. */
+static void connection_ended(struct wf_provider *p, int tls_error)
+{
+    if (p->state != WF_RUNNING || p->stop)
+        return;
+    if (!p->reconnect) {
+        p->state = WF_FINISHING;
+        p->result = tls_error ? WF_ETLS : WF_ECONNECT;
+        return;
+    }
+    unsigned base = p->backoff_ms;
+    unsigned delay = base / 2u + next_random(p) % (base / 2u + 1u);
+    if (delay < 1)
+        delay = 1;
+    wf_info("retrying in %u ms", delay);
+    lws_sul_schedule(p->ctx, 0, &p->sul_retry, retry_cb, (lws_usec_t)delay * LWS_US_PER_MS);
+    p->backoff_ms = base * 2u > WF_BACKOFF_MAX_MS ? WF_BACKOFF_MAX_MS : base * 2u;
+}
+
+static int is_tls_error(const char *msg)
+{
+    static const char *const words[] = { "ssl", "SSL", "tls", "TLS", "cert", "X509", "x509" };
+    if (!msg)
+        return 0;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(msg, words[i]))
+            return 1;
+    return 0;
+}
+
+static void connect_now(struct wf_provider *p)
+{
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = p->ctx;
+    ci.address = p->host;
+    ci.port = p->port;
+    ci.path = p->path;
+    ci.host = p->host;
+    ci.origin = p->host;
+    ci.protocol = WF_PROTOCOL_NAME;
+    ci.local_protocol_name = WF_PROTOCOL_NAME;
+    /* Certificate and host name are verified; no insecure flags, ever. */
+    ci.ssl_connection = p->tls ? LCCSCF_USE_SSL : 0;
+    ci.pwsi = &p->wsi;
+    ci.opaque_user_data = p;
+
+    if (p->verbose)
+        wf_debug("connecting to %s", p->url);
+    p->connecting = 1;
+    p->last_tls_error = 0;
+    if (!lws_client_connect_via_info(&ci) && p->connecting) {
+        /* failed before any callback reported it */
+        p->connecting = 0;
+        p->wsi = NULL;
+        wf_error("cannot connect to %s", p->url);
+        connection_ended(p, 0);
+    }
+}
+
+static int on_established(struct wf_provider *p, struct lws *wsi)
+{
+    p->connecting = 0;
+    p->established = 1;
+    p->rx_paused = 0;
+    p->established_at = lws_now_usecs();
+    wf_conn_init(&p->conn, wsi);
+    wf_info("connected to %s", p->url);
+    return 0;
+}
+
+static void on_closed(struct wf_provider *p)
+{
+    if (!p->established)
+        return;
+    p->established = 0;
+    wf_conn_cleanup(&p->conn);
+    wf_info("disconnected");
+    if (p->ops.disconnected)
+        p->ops.disconnected(p->dispatch.ud);
+    if (lws_now_usecs() - p->established_at >= WF_STABLE_US)
+        p->backoff_ms = WF_BACKOFF_MIN_MS;
+    connection_ended(p, 0);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    (void)user;
+    struct lws_context *ctx = lws_get_context(wsi);
+    struct wf_provider *p = ctx ? lws_context_user(ctx) : NULL;
+    if (!p)
+        return 0;
+
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        if (p->token) {
+            unsigned char **pos = (unsigned char **)in;
+            unsigned char *end = *pos + len;
+            if (lws_add_http_header_by_name(wsi, (const unsigned char *)"X-Auth-Token:",
+                                            (const unsigned char *)p->token, (int)strlen(p->token), pos, end)) {
+                wf_error("token does not fit into the handshake");
+                return -1;
+            }
+        }
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        return on_established(p, wsi);
+
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        const char *msg = in ? (const char *)in : "unknown error";
+        int tls = p->tls && is_tls_error(msg);
+        if (tls)
+            wf_error("TLS error connecting to %s: %s (is the server certificate trusted? see --ca-path)",
+                     p->url, msg);
+        else
+            wf_error("cannot connect to %s: %s", p->url, msg);
+        p->wsi = NULL;
+        if (p->connecting) {
+            p->connecting = 0;
+            connection_ended(p, tls);
+        }
+        return 0;
+    }
+
+    case LWS_CALLBACK_CLIENT_RECEIVE: {
+        if (!p->established)
+            return -1;
+        int r = wf_conn_on_receive(&p->conn, in, len);
+        if (r < 0) {
+            wf_error("protocol violation by the service (text frame or oversized message): closing");
+            return -1;
+        }
+        if (r == 0)
+            return 0;
+        int rc = wf_dispatch_message(&p->dispatch, &p->conn, p->conn.rx, p->conn.rx_len);
+        wf_conn_rx_done(&p->conn);
+        if (rc < 0)
+            return -1;
+        if (!p->rx_paused && p->conn.queued_bytes > WF_TX_HIGH) {
+            p->rx_paused = 1;
+            lws_rx_flow_control(wsi, 0);
+        }
+        return 0;
+    }
+
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (!p->established)
+            return 0;
+        if (wf_conn_on_writable(&p->conn) < 0) {
+            wf_error("write to the service failed: closing");
+            return -1;
+        }
+        if (p->rx_paused && p->conn.queued_bytes < WF_TX_LOW) {
+            p->rx_paused = 0;
+            lws_rx_flow_control(wsi, 1);
+        }
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        on_closed(p);
+        return 0;
+
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (wsi == p->wsi || wsi == p->conn.wsi) {
+            on_closed(p); /* no-op unless CLIENT_CLOSED was skipped */
+            if (p->connecting) {
+                p->connecting = 0;
+                connection_ended(p, 0);
+            }
+            p->wsi = NULL;
+        }
+        return 0;
+
+    default:
+        return 0;
+    }
+}
+
+/* ---- public API ------------------------------------------------------- */
+
+struct wf_provider *wf_provider_create(const struct wf_provider_ops *ops, void *ud,
+                                       const struct wf_provider_config *config)
+{
+    if (!ops || !config || !config->url)
+        return NULL;
+    if (config->token) {
+        size_t n = strlen(config->token);
+        if (n > WF_MAX_TOKEN || strpbrk(config->token, "\r\n")) {
+            wf_error("invalid token (too long or contains a line break)");
+            return NULL;
+        }
+    }
+    struct wf_provider *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    int fail = 0;
+    p->ops = *ops;
+    p->url = dup_or_null(config->url, &fail);
+    p->ca_path = dup_or_null(config->ca_path, &fail);
+    p->token = dup_or_null(config->token, &fail);
+    p->reconnect = config->reconnect ? 1 : 0;
+    p->verbose = config->verbose ? 1 : 0;
+    if (fail || parse_url(p) != 0) {
+        wf_provider_destroy(p);
+        return NULL;
+    }
+    p->dispatch.ops = &p->ops;
+    p->dispatch.ud = ud;
+    p->dispatch.token = p->token;
+    p->dispatch.verbose = p->verbose;
+    p->backoff_ms = WF_BACKOFF_MIN_MS;
+    p->rng = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) ^ (unsigned)(uintptr_t)p;
+    if (!p->rng)
+        p->rng = 1;
+    p->state = WF_IDLE;
+
+    p->protocols[0].name = WF_PROTOCOL_NAME;
+    p->protocols[0].callback = callback;
+    p->protocols[0].per_session_data_size = 0;
+    p->protocols[0].rx_buffer_size = WF_RX_BUFFER_SIZE;
+    return p;
+}
+
+static int start(struct wf_provider *p)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = p->protocols;
+    info.user = p;
+    info.gid = -1;
+    info.uid = -1;
+    info.fd_limit_per_thread = 16;
+    if (p->tls) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.client_ssl_ca_filepath = p->ca_path;
+        if (p->ca_path && access(p->ca_path, R_OK) != 0) {
+            wf_error("cannot read CA file %s: %s", p->ca_path, strerror(errno));
+            return WF_ETLS;
+        }
+    }
+    struct lws_context *ctx = lws_create_context(&info);
+    if (!ctx) {
+        wf_error(p->tls ? "cannot set up TLS (CA file %s)" : "cannot create the WebSocket context%s",
+                 p->ca_path ? p->ca_path : (p->tls ? "system store" : ""));
+        return p->tls ? WF_ETLS : WF_ENOMEM;
+    }
+    p->ctx = ctx;
+    p->state = WF_RUNNING;
+    connect_now(p);
+    return WF_SUCCESS;
+}
+
+static void finish(struct wf_provider *p)
+{
+    p->state = WF_FINISHED;
+    if (p->ctx) {
+        struct lws_context *ctx = p->ctx;
+        lws_sul_cancel(&p->sul_retry);
+        lws_sul_cancel(&p->sul_wake);
+        lws_context_destroy(ctx); /* closes the connection: on_closed() drops handles */
+        p->ctx = NULL;
+    }
+    if (p->established) {
+        p->established = 0;
+        wf_conn_cleanup(&p->conn);
+        if (p->ops.disconnected)
+            p->ops.disconnected(p->dispatch.ud);
+    }
+    p->wsi = NULL;
+}
+
+static int finished_status(const struct wf_provider *p)
+{
+    return p->result == WF_SUCCESS ? 1 : p->result;
+}
+
+int wf_provider_service(struct wf_provider *p, int timeout_ms)
+{
+    if (!p)
+        return WF_EINVAL;
+    if (p->state == WF_FINISHED)
+        return finished_status(p);
+    if (p->state == WF_IDLE) {
+        if (p->stop) {
+            p->state = WF_FINISHED;
+            return finished_status(p);
+        }
+        int rc = start(p);
+        if (rc != WF_SUCCESS) {
+            p->result = rc;
+            finish(p);
+            return rc;
+        }
+    }
+    if (!p->stop && p->state == WF_RUNNING) {
+        if (timeout_ms >= 0)
+            lws_sul_schedule(p->ctx, 0, &p->sul_wake, wake_cb, (lws_usec_t)timeout_ms * LWS_US_PER_MS);
+        lws_service(p->ctx, 0);
+        if (timeout_ms >= 0)
+            lws_sul_cancel(&p->sul_wake);
+    }
+    if (p->stop) {
+        if (p->state == WF_RUNNING)
+            p->result = WF_SUCCESS;
+        p->state = WF_FINISHING;
+    }
+    if (p->state == WF_FINISHING) {
+        finish(p);
+        if (p->result != WF_SUCCESS)
+            wf_error("giving up: %s", p->result == WF_ETLS ? "TLS failure" : "connection failed or closed");
+        return finished_status(p);
+    }
+    return WF_SUCCESS;
+}
+
+int wf_provider_run(struct wf_provider *p)
+{
+    if (!p)
+        return WF_EINVAL;
+    int rc;
+    while ((rc = wf_provider_service(p, -1)) == WF_SUCCESS)
+        ;
+    return rc == 1 ? WF_SUCCESS : rc;
+}
+
+int wf_provider_stop(struct wf_provider *p)
+{
+    if (!p)
+        return WF_EINVAL;
+    p->stop = 1; /* async-signal-safe: a flag and a wake-up write */
+    struct lws_context *ctx = p->ctx;
+    if (ctx)
+        lws_cancel_service(ctx);
+    return WF_SUCCESS;
+}
+
+void wf_provider_destroy(struct wf_provider *p)
+{
+    if (!p)
+        return;
+    if (p->state != WF_FINISHED && p->state != WF_IDLE)
+        finish(p);
+    free(p->url);
+    free(p->ca_path);
+    free(p->token);
+    free(p->host);
+    free(p->path);
+    free(p);
+}
