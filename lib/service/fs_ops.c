@@ -22,6 +22,12 @@ static void reply_status(struct wf_service *s, struct wf_op *op, const struct wf
     wf_op_free(op);
 }
 
+/* For requests nobody waits for (release). */
+static void ignore_reply(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    wf_op_free(op);
+}
+
 /* Starts op with a message for the node's path (or its child name). */
 static int set_path(struct wf_service *s, fuse_ino_t ino, const char *name, char *buf, struct wf_str *out)
 {
@@ -402,7 +408,7 @@ static void forget_handle(struct wf_service *s, struct wf_file *f, const char *p
         struct wf_op *op = wf_op_new(NULL);
         struct wf_msg m = { .type = WF_RELEASE, .path = wf_str_of(path), .handle = f->handle };
         if (op)
-            wf_send(s, op, &m, reply_status);
+            wf_send(s, op, &m, ignore_reply);
     }
     free(f);
 }
