@@ -114,6 +114,8 @@ def wait_until(predicate, timeout=DEFAULT_WAIT, what="condition", interval=0.05,
             value = predicate()
             if value:
                 return value
+        except HarnessError:
+            raise  # the predicate saw a definite failure (e.g. a program died)
         except Exception as e:  # noqa: BLE001 - polling: keep trying
             last_exc = e
         if time.monotonic() >= deadline:
