@@ -60,7 +60,7 @@ static size_t strings_size(const struct wf_strings *s, uint32_t max)
     if (s->items) {
         for (uint32_t i = 0; i < s->count; i++) {
             const struct wf_str *it = &s->items[i];
-            if ((max && it->len > max) || (it->len && !it->data))
+            if ((max && it->len > max) || it->len > WF_MAX_MESSAGE_SIZE || (it->len && !it->data))
                 return 0;
             n += 4u + (size_t)it->len;
             if (n > WF_MAX_MESSAGE_SIZE)
@@ -98,7 +98,8 @@ static size_t field_size(const struct wf_msg *m, const struct wf_field *f)
     case WF_K_STRING:
     case WF_K_BYTES: {
         const struct wf_str *s = CMEMBER(m, f, struct wf_str);
-        if ((f->max && s->len > f->max) || (s->len && !s->data))
+        /* the size check also keeps 4 + len from wrapping a 32-bit size_t */
+        if ((f->max && s->len > f->max) || s->len > WF_MAX_MESSAGE_SIZE || (s->len && !s->data))
             return 0;
         return 4u + (size_t)s->len;
     }
