@@ -190,7 +190,7 @@ static void connect_now(struct wf_provider *p)
     ci.port = p->port;
     ci.path = p->path;
     ci.host = p->host;
-    ci.origin = p->host;
+    ci.origin = NULL; /* not a browser: no Origin header */
     ci.protocol = WF_PROTOCOL_NAME;
     ci.local_protocol_name = WF_PROTOCOL_NAME;
     /* Certificate and host name are verified; no insecure flags, ever. */
