@@ -216,7 +216,7 @@ export class Provider extends EventTarget {
             this._setState(State.IDLE, { code, reason });
         } else if (!this._opened) {
             this._setState(State.REFUSED, {
-                code, reason, message: 'the service did not accept the connection',
+                code, reason, message: 'the service did not accept the connection (wrong address, or another page is already sharing?)',
             });
         } else if (code === 1008 || (this._sawGetcreds && this._fsRequests === 0)) {
             this._setState(State.REFUSED, {

@@ -1,0 +1,402 @@
+// End-to-end: the real webfuse service serves web/ and mounts what the page
+// shares; headless Chromium plays the person picking files.
+//
+//   node tests/browser/test_page.mjs      (env WF_BUILD_DIR, WF_SOURCE_DIR)
+//
+// Every wait is bounded; all I/O on the FUSE mount runs in child processes
+// that are killed on timeout, so a hung service cannot hang this test.
+// Exits 0 on success, 1 on failure, 2 when the watchdog fires.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SOURCE = resolve(process.env.WF_SOURCE_DIR ?? join(here, '..', '..'));
+const BUILD = resolve(process.env.WF_BUILD_DIR ?? join(SOURCE, 'build'));
+const WEBFUSE = join(BUILD, 'webfuse');
+const ARTIFACTS = join(BUILD, 'artifacts');
+const CHROMIUM = process.env.WF_CHROMIUM ?? '/usr/bin/chromium';
+const BIG_SIZE = 64 * 1024 * 1024;
+const WATCHDOG_MS = 8 * 60 * 1000;
+
+let failures = 0;
+let step = 'setup';
+const t0 = Date.now();
+function log(...args) {
+    console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...args);
+}
+function check(cond, what) {
+    if (cond) {
+        log(`ok - ${what}`);
+    } else {
+        failures++;
+        log(`not ok - ${what}`);
+    }
+    return cond;
+}
+function fail(what) {
+    throw new Error(`${step}: ${what}`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn until it returns a truthy value; throws after ms.
+async function waitFor(what, fn, ms = 15000, every = 200) {
+    const deadline = Date.now() + ms;
+    let last;
+    for (;;) {
+        try {
+            last = await fn();
+            if (last) return last;
+        } catch (err) {
+            last = err;
+        }
+        if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
+        await sleep(every);
+    }
+}
+
+// Runs a program with a hard time limit. Resolves {code, signal, stdout,
+// stderr, timedOut}; never rejects.
+function run(cmd, args, { timeoutMs = 10000, input } = {}) {
+    return new Promise((resolvePromise) => {
+        let child;
+        try {
+            child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        } catch (err) {
+            resolvePromise({ code: -1, stdout: '', stderr: String(err), timedOut: false });
+            return;
+        }
+        let stdout = '';
+        let stderr = '';
+        let timedOut = false;
+        child.stdout.on('data', (d) => { stdout += d; });
+        child.stderr.on('data', (d) => { stderr += d; });
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+        }, timeoutMs);
+        child.on('error', (err) => { stderr += String(err); });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            resolvePromise({ code, signal, stdout, stderr, timedOut });
+        });
+        if (input !== undefined) child.stdin.end(input);
+        else child.stdin.end();
+    });
+}
+
+function freePort() {
+    return new Promise((res, rej) => {
+        const srv = createServer();
+        srv.on('error', rej);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => res(port));
+        });
+    });
+}
+
+function isMounted(dir) {
+    try {
+        return readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+            .some((line) => line.split(' ')[4] === dir);
+    } catch {
+        return false;
+    }
+}
+
+async function writeRandomFile(path, size) {
+    const hash = createHash('sha256');
+    const out = createWriteStream(path);
+    const chunk = 1024 * 1024;
+    for (let done = 0; done < size; done += chunk) {
+        const b = randomBytes(Math.min(chunk, size - done));
+        hash.update(b);
+        if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+    }
+    await new Promise((r, j) => out.end((err) => (err ? j(err) : r())));
+    return hash.digest('hex');
+}
+
+function sha256File(path) {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+// ------------------------------------------------------------------ state shared with cleanup
+
+let browser = null;
+let service = null;
+let work = null;
+let mnt = null;
+let loopDir = null;
+let serviceLog = '';
+const consoleLines = [];
+
+async function cleanup() {
+    if (browser) {
+        const b = browser;
+        browser = null;
+        await Promise.race([b.close().catch(() => {}), sleep(10000)]);
+    }
+    if (loopDir && isMounted(loopDir)) {
+        await run('umount', [loopDir], { timeoutMs: 10000 });
+        if (isMounted(loopDir)) await run('umount', ['-l', loopDir], { timeoutMs: 10000 });
+    }
+    if (service && service.exitCode === null && service.signalCode === null) {
+        service.kill('SIGTERM');
+        const exited = await Promise.race([
+            new Promise((r) => service.once('exit', () => r(true))), sleep(5000).then(() => false)]);
+        if (!exited) service.kill('SIGKILL');
+    }
+    if (mnt && isMounted(mnt)) await run('fusermount3', ['-u', '-z', mnt], { timeoutMs: 10000 });
+    if (work) {
+        // never recurse into a mount that is somehow still there
+        if (!(mnt && isMounted(mnt)) && !(loopDir && isMounted(loopDir))) {
+            await rm(work, { recursive: true, force: true }).catch(() => {});
+        } else {
+            log(`leaving ${work} in place: still mounted`);
+        }
+    }
+    try {
+        mkdirSync(ARTIFACTS, { recursive: true });
+        writeFileSync(join(ARTIFACTS, 'browser-webfuse.log'), serviceLog);
+        writeFileSync(join(ARTIFACTS, 'browser-console.log'), consoleLines.join('\n') + '\n');
+    } catch {
+        // artifacts are a convenience
+    }
+}
+
+const watchdog = setTimeout(async () => {
+    log(`watchdog: test still running after ${WATCHDOG_MS / 1000}s (in step "${step}"), giving up`);
+    await Promise.race([cleanup(), sleep(30000)]);
+    process.exit(2);
+}, WATCHDOG_MS);
+
+// ------------------------------------------------------------------ the test
+
+async function main() {
+    if (!existsSync(WEBFUSE)) fail(`${WEBFUSE} not built`);
+    if (!existsSync(CHROMIUM)) fail(`${CHROMIUM} missing (apt-get install chromium)`);
+    const { chromium } = await import('playwright-core');
+    mkdirSync(ARTIFACTS, { recursive: true });
+
+    work = await mkdtemp(join(tmpdir(), 'wf-browser-'));
+    mnt = join(work, 'mnt');
+    loopDir = join(work, 'loop');
+    const data = join(work, 'data');
+    for (const d of [mnt, loopDir, data, join(data, 'fw')]) mkdirSync(d, { recursive: true });
+
+    step = 'make test files';
+    const bigPath = join(data, 'big.bin');
+    const bigSha = await writeRandomFile(bigPath, BIG_SIZE);
+    const slowPath = join(data, 'slow.bin');
+    await writeRandomFile(slowPath, 1024 * 1024);
+    const fwContent = `webfuse firmware ${randomBytes(8).toString('hex')}\n`;
+    writeFileSync(join(data, 'fw', 'VERSION'), fwContent);
+    mkdirSync(join(data, 'fw', 'bin'));
+    writeFileSync(join(data, 'fw', 'bin', 'app'), randomBytes(300000));
+    const imgPath = join(data, 'update.img');
+    const mk = await run('mksquashfs', [join(data, 'fw'), imgPath, '-noappend', '-quiet', '-no-progress', '-all-root'],
+        { timeoutMs: 60000 });
+    if (mk.code !== 0) fail(`mksquashfs failed: ${mk.stderr}`);
+    const imgSha = sha256File(imgPath);
+    const imgSize = statSync(imgPath).size;
+    log(`files ready: big.bin ${bigSha.slice(0, 12)}…, update.img ${imgSize} bytes`);
+
+    step = 'start service';
+    const port = await freePort();
+    // WF_SERVICE_PREFIX="gdb -batch -ex run -ex bt --args" (or valgrind ...) wraps the service.
+    const prefix = (process.env.WF_SERVICE_PREFIX ?? '').split(' ').filter(Boolean);
+    service = spawn(prefix[0] ?? WEBFUSE, [...prefix.slice(1), ...(prefix.length ? [WEBFUSE] : []), '-f', '--wf-port', String(port), '--wf-bind', '127.0.0.1',
+        '--wf-docroot', join(SOURCE, 'web'), '--wf-timeout', '60', mnt],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+    service.stdout.on('data', (d) => { serviceLog += d; });
+    service.stderr.on('data', (d) => { serviceLog += d; });
+    service.on('exit', (code, sig) => log(`service exited (code ${code}, signal ${sig})`));
+    const origin = `http://127.0.0.1:${port}`;
+    await waitFor('the service to serve the page', async () => {
+        if (service.exitCode !== null) fail(`service exited early:\n${serviceLog}`);
+        const res = await fetch(`${origin}/`, { signal: AbortSignal.timeout(2000) });
+        return res.ok && (await res.text()).includes('id="file-input"');
+    });
+    await waitFor('the FUSE mount', () => isMounted(mnt));
+    const empty0 = await run('ls', ['-A', mnt], { timeoutMs: 5000 });
+    check(empty0.code === 0 && empty0.stdout.trim() === '', 'mount is empty before sharing');
+
+    step = 'open page';
+    browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        timeout: 30000,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+            '--disable-quic', '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+    context.setDefaultTimeout(15000);
+    const page = await context.newPage();
+    page.on('console', (m) => consoleLines.push(`[page] ${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`[page] error: ${e.message}`));
+    await page.goto(`${origin}/`, { timeout: 15000 });
+    await page.waitForFunction(() => window.webfuseApp !== undefined, null, { timeout: 10000 });
+    check(await page.getAttribute('#state', 'data-state') === 'idle', 'page starts idle');
+    const externals = await page.evaluate(() => [...document.querySelectorAll('script[src],link[href],img[src]')]
+        .map((e) => e.src || e.href).filter((u) => !u.startsWith(location.origin) && !u.startsWith('data:')));
+    check(externals.length === 0, 'page loads nothing from other origins');
+
+    step = 'share big.bin';
+    await page.setInputFiles('#file-input', bigPath);
+    await page.waitForSelector('#files li[data-name="big.bin"]', { timeout: 10000 });
+    const sizeText = await page.textContent('#files li[data-name="big.bin"] .file-size');
+    check(sizeText.includes('64.0 MiB'), `page lists big.bin with its size (${sizeText})`);
+    await page.click('#connect');
+    await page.waitForSelector('#state[data-state="connected"]', { timeout: 15000 });
+    check(true, 'page shows connected');
+    await waitFor('big.bin in the mount', async () => {
+        const r = await run('ls', ['-1', mnt], { timeoutMs: 5000 });
+        return r.code === 0 && r.stdout.split('\n').includes('big.bin');
+    });
+    const st = await run('stat', ['-c', '%s %a %F', join(mnt, 'big.bin')], { timeoutMs: 5000 });
+    check(st.stdout.trim() === `${BIG_SIZE} 444 regular file`, `size and mode through the mount (${st.stdout.trim()})`);
+
+    step = 'read big.bin through the mount';
+    const sum = await run('sha256sum', [join(mnt, 'big.bin')], { timeoutMs: 180000 });
+    check(!sum.timedOut && sum.code === 0, `sha256sum through the mount finished (${sum.stderr.trim()})`);
+    check(sum.stdout.split(' ')[0] === bigSha, 'sha256 of big.bin read through the mount matches');
+    const progressSel = '#files li[data-name="big.bin"] progress';
+    await page.waitForFunction((sel) => {
+        const p = document.querySelector(sel);
+        return p && Number(p.dataset.read) >= Number(p.max);
+    }, progressSel, { timeout: 10000 }).catch(() => {});
+    const read = Number(await page.getAttribute(progressSel, 'data-read'));
+    check(read === BIG_SIZE, `page progress shows all of big.bin read (${read})`);
+    const ptext = await page.textContent('#files li[data-name="big.bin"] .file-progress-text');
+    check(ptext.includes('100%'), `progress text: ${ptext}`);
+    check(await page.getAttribute('#state', 'data-state') === 'connected', 'page still connected after the read');
+
+    step = 'firmware flow';
+    await page.setInputFiles('#file-input', imgPath);
+    await page.waitForSelector('#files li[data-name="update.img"]', { timeout: 10000 });
+    const fw = await run('sh', [join(SOURCE, 'examples', 'firmware-update.sh'), mnt, imgSha, '30'],
+        { timeoutMs: 120000 });
+    log(`firmware-update.sh said:\n${fw.stdout}${fw.stderr}`);
+    check(fw.code === 0, 'examples/firmware-update.sh succeeded');
+    check(fw.stdout.includes('./VERSION') && fw.stdout.includes('./bin/app'), 'firmware-update.sh listed the image');
+    const wrong = await run('sh', [join(SOURCE, 'examples', 'firmware-update.sh'), mnt, '0'.repeat(64), '5'],
+        { timeoutMs: 60000 });
+    check(wrong.code !== 0 && wrong.stderr.includes('mismatch'), 'firmware-update.sh refuses a wrong sha256');
+
+    const mount = await run('mount', ['-t', 'squashfs', '-o', 'loop,ro', join(mnt, 'update.img'), loopDir],
+        { timeoutMs: 60000 });
+    check(mount.code === 0, `loop-mounted update.img from the webfuse mount ${mount.stderr.trim()}`);
+    if (mount.code === 0) {
+        const cat = await run('cat', [join(loopDir, 'VERSION')], { timeoutMs: 30000 });
+        check(cat.stdout === fwContent, 'file inside the squashfs image has the expected content');
+        const app = await run('sha256sum', [join(loopDir, 'bin', 'app')], { timeoutMs: 30000 });
+        check(app.stdout.split(' ')[0] === sha256File(join(data, 'fw', 'bin', 'app')), 'bin/app inside the image intact');
+        const um = await run('umount', [loopDir], { timeoutMs: 30000 });
+        check(um.code === 0, 'squashfs image unmounted');
+    }
+    const imgRead = Number(await page.getAttribute('#files li[data-name="update.img"] progress', 'data-read'));
+    check(imgRead > 0, `page shows progress for update.img (${imgRead} of ${imgSize})`);
+
+    step = 'screenshot';
+    const shot = join(ARTIFACTS, 'browser-page.png');
+    await page.screenshot({ path: shot, fullPage: true, timeout: 15000 });
+    check(existsSync(shot) && statSync(shot).size > 1000, `screenshot written to ${shot}`);
+
+    step = 'second provider is refused';
+    const page2 = await context.newPage();
+    page2.on('console', (m) => consoleLines.push(`[page2] ${m.type()}: ${m.text()}`));
+    await page2.goto(`${origin}/`, { timeout: 15000 });
+    await page2.waitForFunction(() => window.webfuseApp !== undefined, null, { timeout: 10000 });
+    await page2.click('#connect');
+    const s2 = await page2.waitForFunction(() => {
+        const s = document.getElementById('state').dataset.state;
+        return s === 'refused' || s === 'lost' ? s : null;
+    }, null, { timeout: 15000 }).then((h) => h.jsonValue()).catch(() => 'still ' + 'connecting/connected');
+    const detail2 = await page2.textContent('#state-detail');
+    check(s2 === 'refused', `a second page is refused (${s2}; ${detail2})`);
+    check(/close code \d+/.test(detail2), 'refusal shows the close code');
+    await page2.close();
+    await sleep(500);
+    check(await page.getAttribute('#state', 'data-state') === 'connected', 'first page still connected');
+    const stillThere = await run('ls', ['-1', mnt], { timeoutMs: 5000 });
+    check(stillThere.stdout.split('\n').includes('big.bin'), 'files still in the mount');
+
+    step = 'stop sharing with a read in flight';
+    await page.setInputFiles('#file-input', slowPath);
+    await page.waitForSelector('#files li[data-name="slow.bin"]', { timeout: 10000 });
+    // Reads of slow.bin never finish on the page side: the request stays in flight.
+    await page.evaluate(() => {
+        const fs = window.webfuseApp.fs;
+        const read = fs.read.bind(fs);
+        window.hungReads = 0;
+        fs.read = (path, ...rest) => {
+            if (path === '/slow.bin') {
+                window.hungReads++;
+                return new Promise(() => {});
+            }
+            return read(path, ...rest);
+        };
+    });
+    await waitFor('slow.bin in the mount', async () => {
+        const r = await run('ls', ['-1', mnt], { timeoutMs: 5000 });
+        return r.stdout.split('\n').includes('slow.bin');
+    });
+    const pending = run('dd', [`if=${join(mnt, 'slow.bin')}`, 'of=/dev/null', 'bs=4096', 'count=1'], { timeoutMs: 30000 });
+    await page.waitForFunction(() => window.hungReads > 0, null, { timeout: 15000 });
+    log('read of slow.bin is in flight; stopping');
+    const stopAt = Date.now();
+    await page.click('#disconnect');
+    await page.waitForSelector('#state[data-state="idle"]', { timeout: 5000 });
+    const dd = await pending;
+    const took = Date.now() - stopAt;
+    check(!dd.timedOut, `read in flight ended after stop (${took} ms)`);
+    check(dd.code !== 0 && /Input\/output error/.test(dd.stderr), `read in flight failed with EIO (${dd.stderr.trim()})`);
+    check(took < 20000, 'well before the service timeout (60 s)');
+    await waitFor('the mount root to be empty', async () => {
+        const r = await run('ls', ['-A', mnt], { timeoutMs: 5000 });
+        return r.code === 0 && r.stdout.trim() === '';
+    }, 15000);
+    check(true, 'mount root is empty after stop');
+
+    step = 'lost connection';
+    await page.evaluate(() => { delete window.webfuseApp.fs.read; }); // back to the prototype's read
+    await page.click('#connect');
+    await page.waitForSelector('#state[data-state="connected"]', { timeout: 15000 });
+    await waitFor('files back in the mount', async () => {
+        const r = await run('ls', ['-1', mnt], { timeoutMs: 5000 });
+        return r.stdout.split('\n').includes('big.bin');
+    });
+    service.kill('SIGTERM');
+    await page.waitForSelector('#state[data-state="lost"]', { timeout: 15000 });
+    const lostDetail = await page.textContent('#state-detail');
+    check(/close code \d+/.test(lostDetail), `page shows lost with the close code (${lostDetail})`);
+    await Promise.race([new Promise((r) => (service.exitCode !== null ? r() : service.once('exit', r))), sleep(10000)]);
+    check(service.exitCode !== null || service.signalCode !== null, 'service exited on SIGTERM');
+    await waitFor('the mount to go away', () => !isMounted(mnt), 10000).catch(() => {});
+    check(!isMounted(mnt), 'service unmounted on SIGTERM');
+}
+
+let exitCode = 0;
+try {
+    await main();
+} catch (err) {
+    failures++;
+    log(`FAILED in step "${step}": ${err && err.stack || err}`);
+} finally {
+    await Promise.race([cleanup(), sleep(60000)]);
+    clearTimeout(watchdog);
+}
+if (failures) {
+    log(`service log (last 3000 chars):\n${serviceLog.slice(-3000)}`);
+    log(`page console:\n${consoleLines.slice(-50).join('\n')}`);
+    exitCode = 1;
+}
+console.log(failures ? `browser test: ${failures} failed` : 'browser test: all checks passed');
+process.exit(exitCode);
