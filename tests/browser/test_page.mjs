@@ -131,6 +131,8 @@ function sha256File(path) {
 
 let browser = null;
 let service = null;
+const services = [];
+const mounts = [];
 let work = null;
 let mnt = null;
 let loopDir = null;
@@ -147,16 +149,19 @@ async function cleanup() {
         await run('umount', [loopDir], { timeoutMs: 10000 });
         if (isMounted(loopDir)) await run('umount', ['-l', loopDir], { timeoutMs: 10000 });
     }
-    if (service && service.exitCode === null && service.signalCode === null) {
-        service.kill('SIGTERM');
+    for (const proc of services) {
+        if (proc.exitCode !== null || proc.signalCode !== null) continue;
+        proc.kill('SIGTERM');
         const exited = await Promise.race([
-            new Promise((r) => service.once('exit', () => r(true))), sleep(5000).then(() => false)]);
-        if (!exited) service.kill('SIGKILL');
+            new Promise((r) => proc.once('exit', () => r(true))), sleep(5000).then(() => false)]);
+        if (!exited) proc.kill('SIGKILL');
     }
-    if (mnt && isMounted(mnt)) await run('fusermount3', ['-u', '-z', mnt], { timeoutMs: 10000 });
+    for (const dir of mounts) {
+        if (isMounted(dir)) await run('fusermount3', ['-u', '-z', dir], { timeoutMs: 10000 });
+    }
     if (work) {
         // never recurse into a mount that is somehow still there
-        if (!(mnt && isMounted(mnt)) && !(loopDir && isMounted(loopDir))) {
+        if (!mounts.some(isMounted) && !(loopDir && isMounted(loopDir))) {
             await rm(work, { recursive: true, force: true }).catch(() => {});
         } else {
             log(`leaving ${work} in place: still mounted`);
@@ -176,6 +181,31 @@ const watchdog = setTimeout(async () => {
     await Promise.race([cleanup(), sleep(30000)]);
     process.exit(2);
 }, WATCHDOG_MS);
+
+// Starts webfuse serving web/ on a free port and waits until the page is
+// served and the mount is up.
+async function startService(dir, extra = []) {
+    const port = await freePort();
+    // WF_SERVICE_PREFIX="gdb -batch -ex run -ex bt --args" (or valgrind ...) wraps the service.
+    const prefix = (process.env.WF_SERVICE_PREFIX ?? '').split(' ').filter(Boolean);
+    const args = ['-f', '--wf-port', String(port), '--wf-bind', '127.0.0.1',
+        '--wf-docroot', join(SOURCE, 'web'), '--wf-timeout', '60', ...extra, dir];
+    const proc = spawn(prefix[0] ?? WEBFUSE, [...prefix.slice(1), ...(prefix.length ? [WEBFUSE] : []), ...args],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+    services.push(proc);
+    mounts.push(dir);
+    proc.stdout.on('data', (d) => { serviceLog += d; });
+    proc.stderr.on('data', (d) => { serviceLog += d; });
+    proc.on('exit', (code, sig) => log(`service on port ${port} exited (code ${code}, signal ${sig})`));
+    const origin = `http://127.0.0.1:${port}`;
+    await waitFor('the service to serve the page', async () => {
+        if (proc.exitCode !== null) fail(`service exited early:\n${serviceLog}`);
+        const res = await fetch(`${origin}/`, { signal: AbortSignal.timeout(2000) });
+        return res.ok && (await res.text()).includes('id="file-input"');
+    });
+    await waitFor('the FUSE mount', () => isMounted(dir));
+    return { proc, port, origin };
+}
 
 // ------------------------------------------------------------------ the test
 
@@ -209,22 +239,8 @@ async function main() {
     log(`files ready: big.bin ${bigSha.slice(0, 12)}…, update.img ${imgSize} bytes`);
 
     step = 'start service';
-    const port = await freePort();
-    // WF_SERVICE_PREFIX="gdb -batch -ex run -ex bt --args" (or valgrind ...) wraps the service.
-    const prefix = (process.env.WF_SERVICE_PREFIX ?? '').split(' ').filter(Boolean);
-    service = spawn(prefix[0] ?? WEBFUSE, [...prefix.slice(1), ...(prefix.length ? [WEBFUSE] : []), '-f', '--wf-port', String(port), '--wf-bind', '127.0.0.1',
-        '--wf-docroot', join(SOURCE, 'web'), '--wf-timeout', '60', mnt],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-    service.stdout.on('data', (d) => { serviceLog += d; });
-    service.stderr.on('data', (d) => { serviceLog += d; });
-    service.on('exit', (code, sig) => log(`service exited (code ${code}, signal ${sig})`));
-    const origin = `http://127.0.0.1:${port}`;
-    await waitFor('the service to serve the page', async () => {
-        if (service.exitCode !== null) fail(`service exited early:\n${serviceLog}`);
-        const res = await fetch(`${origin}/`, { signal: AbortSignal.timeout(2000) });
-        return res.ok && (await res.text()).includes('id="file-input"');
-    });
-    await waitFor('the FUSE mount', () => isMounted(mnt));
+    let origin;
+    ({ proc: service, origin } = await startService(mnt));
     const empty0 = await run('ls', ['-A', mnt], { timeoutMs: 5000 });
     check(empty0.code === 0 && empty0.stdout.trim() === '', 'mount is empty before sharing');
 
@@ -381,6 +397,38 @@ async function main() {
     check(service.exitCode !== null || service.signalCode !== null, 'service exited on SIGTERM');
     await waitFor('the mount to go away', () => !isMounted(mnt), 10000).catch(() => {});
     check(!isMounted(mnt), 'service unmounted on SIGTERM');
+
+    step = 'token via getcreds';
+    const auth = join(work, 'auth.sh');
+    writeFileSync(auth, '#!/bin/sh\n[ "$(cat)" = "s3cret-token" ]\n', { mode: 0o755 });
+    const mnt2 = join(work, 'mnt2');
+    mkdirSync(mnt2);
+    const svc2 = await startService(mnt2, ['--wf-authenticator', auth]);
+    const page3 = await context.newPage();
+    page3.on('console', (m) => consoleLines.push(`[page3] ${m.type()}: ${m.text()}`));
+    await page3.goto(`${svc2.origin}/`, { timeout: 15000 });
+    await page3.waitForFunction(() => window.webfuseApp !== undefined, null, { timeout: 10000 });
+    await page3.setInputFiles('#file-input', imgPath);
+    await page3.fill('#token', 'wrong');
+    await page3.click('#connect');
+    const bad = await page3.waitForFunction(() => {
+        const s = document.getElementById('state').dataset.state;
+        return s === 'refused' || s === 'lost' ? s : null;
+    }, null, { timeout: 15000 }).then((h) => h.jsonValue()).catch(() => 'no refusal');
+    check(bad === 'refused', `a wrong token is refused (${bad}; ${await page3.textContent('#state-detail')})`);
+    const none = await run('ls', ['-A', mnt2], { timeoutMs: 5000 });
+    check(none.code === 0 && none.stdout.trim() === '', 'nothing shared with a wrong token');
+    await page3.fill('#token', 's3cret-token');
+    await page3.press('#token', 'Enter'); // Enter in the token field starts sharing too
+    await page3.waitForSelector('#state[data-state="connected"]', { timeout: 15000 });
+    await waitFor('update.img in the authenticated mount', async () => {
+        const r = await run('ls', ['-1', mnt2], { timeoutMs: 5000 });
+        return r.stdout.split('\n').includes('update.img');
+    });
+    const sum2 = await run('sha256sum', [join(mnt2, 'update.img')], { timeoutMs: 30000 });
+    check(sum2.stdout.split(' ')[0] === imgSha, 'the right token shares the file');
+    await page3.click('#disconnect');
+    await page3.close();
 }
 
 let exitCode = 0;
