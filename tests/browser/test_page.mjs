@@ -279,6 +279,27 @@ async function main() {
     const st = await run('stat', ['-c', '%s %a %F', join(mnt, 'big.bin')], { timeoutMs: 5000 });
     check(st.stdout.trim() === `${BIG_SIZE} 444 regular file`, `size and mode through the mount (${st.stdout.trim()})`);
 
+    step = 'drag and drop, remove';
+    await page.evaluate(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(['dropped on the page\n'], 'dropped.txt', { type: 'text/plain' }));
+        const zone = document.getElementById('drop-zone');
+        zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForSelector('#files li[data-name="dropped.txt"]', { timeout: 10000 });
+    await waitFor('dropped.txt in the mount', async () => {
+        const r = await run('cat', [join(mnt, 'dropped.txt')], { timeoutMs: 5000 });
+        return r.code === 0 && r.stdout === 'dropped on the page\n';
+    });
+    check(true, 'a dropped file is shared');
+    await page.click('#files li[data-name="dropped.txt"] .file-remove');
+    await waitFor('dropped.txt gone from the mount', async () => {
+        const r = await run('ls', ['-1', mnt], { timeoutMs: 5000 });
+        return r.code === 0 && !r.stdout.split('\n').includes('dropped.txt');
+    }, 15000);
+    check(await page.$('#files li[data-name="dropped.txt"]') === null, 'a removed file leaves the list and the mount');
+
     step = 'read big.bin through the mount';
     const sum = await run('sha256sum', [join(mnt, 'big.bin')], { timeoutMs: 180000 });
     check(!sum.timedOut && sum.code === 0, `sha256sum through the mount finished (${sum.stderr.trim()})`);
