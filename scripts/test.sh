@@ -115,7 +115,7 @@ if [ "${WF_SKIP_FUZZ:-0}" != 1 ]; then
   stage "build fuzzers (clang, WF_FUZZ=ON) in $prefix-fuzz"
   if bash scripts/build.sh fuzz "$prefix-fuzz"; then
     fuzzers=()
-    for f in "$prefix-fuzz"/fuzz_*; do
+    for f in "$prefix-fuzz"/fuzz/fuzz_* "$prefix-fuzz"/fuzz_*; do
       [ -f "$f" ] && [ -x "$f" ] && fuzzers+=("$f")
     done
     if [ "${#fuzzers[@]}" -eq 0 ]; then
