@@ -116,7 +116,7 @@ static int lfs_open_beneath(struct wf_localfs *fs, const char *rel, int flags, m
 
 /* Splits path into parent directory fd and last component. Rejects "." and
  * ".." components and over-long paths. */
-static int lfs_resolve(struct wf_localfs *fs, const char *path, struct lfs_at *at)
+static int lfs_resolve_opt(struct wf_localfs *fs, const char *path, struct lfs_at *at, int open_parent)
 {
     at->dirfd = -1;
     at->owned = 0;
@@ -152,6 +152,8 @@ static int lfs_resolve(struct wf_localfs *fs, const char *path, struct lfs_at *a
         return 0;
     }
     at->rel = at->relbuf;
+    if (!open_parent)
+        return 0;
     char *slash = strrchr(at->buf, '/');
     if (!slash) {
         at->dirfd = fs->rootfd;
@@ -182,6 +184,11 @@ static int lfs_resolve(struct wf_localfs *fs, const char *path, struct lfs_at *a
     at->dirfd = fd;
     at->owned = 1;
     return 0;
+}
+
+static int lfs_resolve(struct wf_localfs *fs, const char *path, struct lfs_at *at)
+{
+    return lfs_resolve_opt(fs, path, at, 1);
 }
 
 static void lfs_release_at(struct lfs_at *at)
@@ -425,10 +432,9 @@ static int lfs_open(void *ud, const char *path, int flags, uint64_t *fh)
         return -EINVAL;
 
     struct lfs_at at;
-    int rc = lfs_resolve(fs, path, &at);
+    int rc = lfs_resolve_opt(fs, path, &at, 0); /* checks and at.rel only */
     if (rc < 0)
         return rc;
-    lfs_release_at(&at); /* only the checks were needed */
 
     /* Look first (O_PATH), so no device or FIFO is opened with side effects. */
     int pfd = lfs_open_beneath(fs, at.rel, O_PATH | (flags & O_NOFOLLOW), 0);
