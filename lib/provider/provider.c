@@ -43,7 +43,6 @@ struct wf_provider {
     struct lws_context *volatile ctx;
     struct lws *wsi;
     struct wf_conn conn;
-    struct wf_ws_tx tx;
     int connecting, established, rx_paused;
     lws_usec_t established_at;
 
@@ -219,7 +218,6 @@ static int on_established(struct wf_provider *p, struct lws *wsi)
     p->rx_paused = 0;
     p->established_at = lws_now_usecs();
     wf_conn_init(&p->conn, wsi);
-    wf_ws_tx_init(&p->tx);
     wf_info("connected to %s", p->url);
     return 0;
 }
@@ -302,7 +300,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         if (!p->established)
             return 0;
-        if (wf_ws_send_next(&p->tx, &p->conn) < 0) {
+        if (wf_conn_on_writable(&p->conn) < 0) {
             wf_error("write to the service failed: closing");
             return -1;
         }

@@ -25,15 +25,4 @@ struct wf_dispatch {
  * and the connection must be closed. */
 int wf_dispatch_message(const struct wf_dispatch *d, struct wf_conn *c, const uint8_t *buf, size_t len);
 
-/* Outgoing frames, masked here (see wsframe.c). */
-struct wf_ws_tx {
-    uint8_t pool[256]; /* mask keys from getrandom() */
-    size_t pos;
-};
-
-void wf_ws_tx_init(struct wf_ws_tx *tx);
-/* Sends the first queued message of c as one masked binary frame. Call from
- * the client WRITEABLE callback. Returns 0, or -1 if the connection must close. */
-int wf_ws_send_next(struct wf_ws_tx *tx, struct wf_conn *c);
-
 #endif
