@@ -28,10 +28,11 @@ static void ignore_reply(struct wf_service *s, struct wf_op *op, const struct wf
     wf_op_free(op);
 }
 
-/* Starts op with a message for the node's path (or its child name). */
-static int set_path(struct wf_service *s, fuse_ino_t ino, const char *name, char *buf, struct wf_str *out)
+/* Writes the node's path (or its child name's) into buf and points out at it. */
+static int set_path(struct wf_service *s, fuse_ino_t ino, const char *name, char *buf, struct wf_str *out,
+                    int last_known)
 {
-    int len = wf_nodes_path(&s->nodes, ino, name, buf, WF_MAX_PATH);
+    int len = wf_nodes_path(&s->nodes, ino, name, buf, WF_MAX_PATH, last_known);
     if (len < 0)
         return len;
     out->data = buf;
@@ -57,8 +58,11 @@ static struct wf_op *new_op(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, c
 static void send_for(struct wf_service *s, struct wf_op *op, struct wf_msg *m, fuse_ino_t ino,
                      const char *name, wf_op_done done)
 {
+    /* Requests on an open handle still reach an unlinked file. */
+    int by_handle = m->type == WF_READ || m->type == WF_WRITE || m->type == WF_FSYNC ||
+                    ((m->type == WF_TRUNCATE || m->type == WF_UTIMENS) && m->handle != WF_NO_HANDLE);
     char path[WF_MAX_PATH];
-    int rc = set_path(s, ino, name, path, &m->path);
+    int rc = set_path(s, ino, name, path, &m->path, by_handle);
     if (rc < 0) {
         op->type = m->type;
         done(s, op, NULL, rc);
@@ -87,6 +91,13 @@ static void fill_stat(struct stat *st, const struct wf_attr *a, fuse_ino_t ino)
     st->st_ctim.tv_nsec = a->ctime.nsec;
 }
 
+/* A file with several names has one node per name here, so another name's
+ * cached attributes (and pages) could go stale: such files are not cached. */
+static double attr_timeout_for(const struct wf_service *s, const struct wf_attr *a)
+{
+    return a->nlink > 1 && S_ISREG(wf_mode_from_wire(a->mode)) ? 0.0 : s->attr_timeout;
+}
+
 /* The root while no provider is attached: an empty directory. */
 static void empty_root(struct stat *st)
 {
@@ -109,7 +120,7 @@ static void reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_
         fuse_reply_err(op->req, ENOMEM);
         return;
     }
-    struct fuse_entry_param e = { .ino = n->ino, .attr_timeout = s->attr_timeout,
+    struct fuse_entry_param e = { .ino = n->ino, .attr_timeout = attr_timeout_for(s, a),
                                   .entry_timeout = s->entry_timeout };
     fill_stat(&e.attr, a, n->ino);
     int rc = op->fi.fh ? fuse_reply_create(op->req, &e, &op->fi) : fuse_reply_entry(op->req, &e);
@@ -195,7 +206,7 @@ static void wf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
         return;
     char target[WF_MAX_PATH];
     struct wf_msg m = { .type = WF_LINK };
-    int rc = set_path(s, newparent, newname, target, &m.path2);
+    int rc = set_path(s, newparent, newname, target, &m.path2, 0);
     if (rc < 0) {
         stat_new_entry(s, op, NULL, rc);
         return;
@@ -210,7 +221,7 @@ static void attr_done(struct wf_service *s, struct wf_op *op, const struct wf_ms
     if (resp) {
         struct stat st;
         fill_stat(&st, &resp->attr, op->ino);
-        fuse_reply_attr(op->req, &st, s->attr_timeout);
+        fuse_reply_attr(op->req, &st, attr_timeout_for(s, &resp->attr));
     } else {
         fuse_reply_err(op->req, -err);
     }
@@ -392,7 +403,7 @@ static void wf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     op->dir = (struct wf_dir *)r;
     char target[WF_MAX_PATH];
     struct wf_msg m = { .type = WF_RENAME, .rename_flags = wf_rename_to_wire(flags) };
-    int rc = set_path(s, newparent, newname, target, &m.path2);
+    int rc = set_path(s, newparent, newname, target, &m.path2, 0);
     if (rc < 0) {
         rename_done(s, op, NULL, rc);
         return;
@@ -476,7 +487,7 @@ static void wf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     struct wf_service *s = svc(req);
     char path[WF_MAX_PATH];
-    if (wf_nodes_path(&s->nodes, ino, NULL, path, sizeof path) < 0)
+    if (wf_nodes_path(&s->nodes, ino, NULL, path, sizeof path, 1) < 0)
         strcpy(path, "/"); /* unlinked: the handle alone identifies the file */
     forget_handle(s, (struct wf_file *)(uintptr_t)fi->fh, path);
     fuse_reply_err(req, 0);

@@ -82,7 +82,7 @@ static void grow(struct wf_nodes *t)
         for (struct wf_node *n = old_ino[i], *next; n; n = next) {
             next = n->by_ino;
             link_ino(t, n);
-            if (n->name)
+            if (!n->unlinked)
                 link_name(t, n);
         }
     }
@@ -130,7 +130,7 @@ struct wf_node *wf_nodes_lookup(struct wf_nodes *t, uint64_t parent, const char 
         return n;
     }
     struct wf_node *p = wf_nodes_get(t, parent);
-    if (!p || (p != &t->root && !p->name))
+    if (!p || p->unlinked)
         return NULL;
     if (t->count >= t->buckets)
         grow(t);
@@ -154,7 +154,7 @@ static void release_node(struct wf_nodes *t, struct wf_node *n)
 {
     while (n && n != &t->root && n->nlookup == 0 && n->refs == 0) {
         struct wf_node *parent = n->parent;
-        if (n->name)
+        if (!n->unlinked)
             unlink_name(t, n);
         for (struct wf_node **p = &t->ino_tab[hash_ino(n->ino) & (t->buckets - 1)]; *p; p = &(*p)->by_ino) {
             if (*p == n) {
@@ -185,8 +185,7 @@ void wf_nodes_remove_name(struct wf_nodes *t, uint64_t parent, const char *name)
     if (!n)
         return;
     unlink_name(t, n);
-    free(n->name);
-    n->name = NULL;
+    n->unlinked = 1;
 }
 
 static int set_name(struct wf_nodes *t, struct wf_node *n, uint64_t parent, const char *name)
@@ -195,8 +194,7 @@ static int set_name(struct wf_nodes *t, struct wf_node *n, uint64_t parent, cons
     char *copy = strdup(name);
     if (!p || !copy) {
         free(copy);
-        free(n->name);
-        n->name = NULL; /* unknown place: forget the name, keep the node */
+        n->unlinked = 1; /* unknown place: forget the name, keep the node */
         return -1;
     }
     p->refs++;
@@ -204,6 +202,7 @@ static int set_name(struct wf_nodes *t, struct wf_node *n, uint64_t parent, cons
     free(n->name);
     n->name = copy;
     n->parent = p;
+    n->unlinked = 0;
     link_name(t, n);
     old_parent->refs--;
     release_node(t, old_parent);
@@ -223,18 +222,17 @@ void wf_nodes_rename(struct wf_nodes *t, uint64_t parent, const char *name,
         unlink_name(t, dst);
     if (dst && exchange)
         set_name(t, dst, parent, name);
-    else if (dst) {
-        free(dst->name);
-        dst->name = NULL;
-    }
+    else if (dst)
+        dst->unlinked = 1;
     if (src)
         set_name(t, src, newparent, newname);
 }
 
-int wf_nodes_path(struct wf_nodes *t, uint64_t ino, const char *name, char *buf, size_t cap)
+int wf_nodes_path(struct wf_nodes *t, uint64_t ino, const char *name, char *buf, size_t cap,
+                  int last_known)
 {
     struct wf_node *n = wf_nodes_get(t, ino);
-    if (!n || (n != &t->root && !n->name))
+    if (!n || (n->unlinked && (name || !last_known)))
         return -ENOENT;
     /* Build right to left at the end of buf, then move to the front. */
     size_t pos = cap;
@@ -253,8 +251,8 @@ int wf_nodes_path(struct wf_nodes *t, uint64_t ino, const char *name, char *buf,
         }
         if (n == &t->root)
             break;
-        if (!n->name)
-            return -ENOENT; /* an ancestor was removed */
+        if (n->unlinked && !last_known)
+            return -ENOENT; /* it or an ancestor was removed */
         part = n->name;
         n = n->parent;
     }

@@ -15,7 +15,8 @@ struct wf_node {
     uint64_t nlookup;        /* lookups the kernel holds */
     unsigned refs;           /* children pointing here */
     struct wf_node *parent;  /* NULL for the root */
-    char *name;              /* NULL once unlinked */
+    char *name;              /* kept after unlink, for requests on open handles */
+    int unlinked;            /* the name is gone: not findable, no child paths */
     struct wf_node *by_name; /* hash chains */
     struct wf_node *by_ino;
 };
@@ -37,15 +38,18 @@ struct wf_node *wf_nodes_lookup(struct wf_nodes *t, uint64_t parent, const char 
 struct wf_node *wf_nodes_find(struct wf_nodes *t, uint64_t parent, const char *name);
 void wf_nodes_forget(struct wf_nodes *t, uint64_t ino, uint64_t n);
 /* The name is gone (unlink/rmdir): the node stays for open handles but can no
- * longer be found by name. */
+ * longer be found by name. Its last path is still known (see wf_nodes_path). */
 void wf_nodes_remove_name(struct wf_nodes *t, uint64_t parent, const char *name);
 /* Applies a successful rename; exchange swaps both names. */
 void wf_nodes_rename(struct wf_nodes *t, uint64_t parent, const char *name,
                      uint64_t newparent, const char *newname, int exchange);
 
 /* Writes the path of node ino (or of child name of ino when name != NULL)
- * into buf. Returns its length, -ENOENT for an unknown or unlinked node,
- * -ENAMETOOLONG when it does not fit. */
-int wf_nodes_path(struct wf_nodes *t, uint64_t ino, const char *name, char *buf, size_t cap);
+ * into buf. Returns its length, -ENOENT for an unknown node or one whose name
+ * (or an ancestor's) is gone, -ENAMETOOLONG when it does not fit. With
+ * last_known, an unlinked node yields its last path instead (requests on an
+ * open handle carry a path, but the provider goes by the handle). */
+int wf_nodes_path(struct wf_nodes *t, uint64_t ino, const char *name, char *buf, size_t cap,
+                  int last_known);
 
 #endif
