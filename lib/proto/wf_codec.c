@@ -105,10 +105,30 @@ static size_t field_size(const struct wf_msg *m, const struct wf_field *f)
     }
     case WF_K_STRINGS:
         return strings_size(CMEMBER(m, f, struct wf_strings), f->max);
+    case WF_K_ATTR_LIST: {
+        const struct wf_attrs *l = CMEMBER(m, f, struct wf_attrs);
+        if (!l->items && !l->raw && l->count)
+            return 0;
+        if (l->count > (WF_MAX_MESSAGE_SIZE - 4u) / WF_ATTR_SIZE)
+            return 0;
+        return 4u + (size_t)l->count * WF_ATTR_SIZE;
+    }
     case WF_K_END:
         break;
     }
     return 0;
+}
+
+/* An optional field that is not set ends the message (see WF_FF_OPTIONAL). */
+static int absent(const struct wf_msg *m, const struct wf_field *f)
+{
+    if (!(f->flags & WF_FF_OPTIONAL))
+        return 0;
+    if (f->kind == WF_K_ATTR_LIST) {
+        const struct wf_attrs *l = CMEMBER(m, f, struct wf_attrs);
+        return !l->items && !l->raw;
+    }
+    return *CMEMBER(m, f, uint32_t) == 0; /* WF_K_U32 */
 }
 
 /* Field list for encoding m, or NULL if not encodable. The opaque unknown
@@ -128,7 +148,7 @@ size_t wf_encoded_size(const struct wf_msg *m)
     size_t n = WF_HEADER_SIZE;
     if (!f)
         return 0;
-    for (; f->kind != WF_K_END; f++) {
+    for (; f->kind != WF_K_END && !absent(m, f); f++) {
         size_t s = field_size(m, f);
         if (s == 0)
             return 0;
@@ -182,6 +202,21 @@ static uint8_t *put_time(uint8_t *p, const struct wf_time *t)
     return p + 12;
 }
 
+static uint8_t *put_attr(uint8_t *p, const struct wf_attr *a)
+{
+    put_u64(p, a->ino);
+    put_u64(p + 8, a->nlink);
+    put_u32(p + 16, a->mode);
+    put_u32(p + 20, a->uid);
+    put_u32(p + 24, a->gid);
+    put_u64(p + 28, a->rdev);
+    put_u64(p + 36, a->size);
+    put_u64(p + 44, a->blocks);
+    p = put_time(p + 52, &a->atime);
+    p = put_time(p, &a->mtime);
+    return put_time(p, &a->ctime);
+}
+
 static uint8_t *put_field(uint8_t *p, const struct wf_msg *m, const struct wf_field *f)
 {
     switch ((enum wf_kind)f->kind) {
@@ -222,19 +257,19 @@ static uint8_t *put_field(uint8_t *p, const struct wf_msg *m, const struct wf_fi
     }
     case WF_K_TIMESTAMP:
         return put_time(p, CMEMBER(m, f, struct wf_time));
-    case WF_K_ATTRIBUTES: {
-        const struct wf_attr *a = CMEMBER(m, f, struct wf_attr);
-        put_u64(p, a->ino);
-        put_u64(p + 8, a->nlink);
-        put_u32(p + 16, a->mode);
-        put_u32(p + 20, a->uid);
-        put_u32(p + 24, a->gid);
-        put_u64(p + 28, a->rdev);
-        put_u64(p + 36, a->size);
-        put_u64(p + 44, a->blocks);
-        p = put_time(p + 52, &a->atime);
-        p = put_time(p, &a->mtime);
-        return put_time(p, &a->ctime);
+    case WF_K_ATTRIBUTES:
+        return put_attr(p, CMEMBER(m, f, struct wf_attr));
+    case WF_K_ATTR_LIST: {
+        const struct wf_attrs *l = CMEMBER(m, f, struct wf_attrs);
+        put_u32(p, l->count);
+        p += 4;
+        if (!l->items) { /* re-encoding a decoded list */
+            memmove(p, l->raw, (size_t)l->count * WF_ATTR_SIZE);
+            return p + (size_t)l->count * WF_ATTR_SIZE;
+        }
+        for (uint32_t i = 0; i < l->count; i++)
+            p = put_attr(p, &l->items[i]);
+        return p;
     }
     case WF_K_STATISTICS: {
         const struct wf_statfs *s = CMEMBER(m, f, struct wf_statfs);
@@ -259,7 +294,7 @@ size_t wf_encode(const struct wf_msg *m, uint8_t *buf, size_t cap)
     put_u32(p, m->id);
     p[4] = m->type;
     p += WF_HEADER_SIZE;
-    for (const struct wf_field *f = encode_fields(m); f->kind != WF_K_END; f++) {
+    for (const struct wf_field *f = encode_fields(m); f->kind != WF_K_END && !absent(m, f); f++) {
         p = put_field(p, m, f);
         if (f->kind == WF_K_RESULT && m->result < 0)
             break;
@@ -306,6 +341,21 @@ static void get_time(const uint8_t *p, struct wf_time *t)
 {
     t->sec = get_u64(p);
     t->nsec = get_u32(p + 8);
+}
+
+static void get_attr(const uint8_t *p, struct wf_attr *a)
+{
+    a->ino = get_u64(p);
+    a->nlink = get_u64(p + 8);
+    a->mode = get_u32(p + 16);
+    a->uid = get_u32(p + 20);
+    a->gid = get_u32(p + 24);
+    a->rdev = get_u64(p + 28);
+    a->size = get_u64(p + 36);
+    a->blocks = get_u64(p + 44);
+    get_time(p + 52, &a->atime);
+    get_time(p + 64, &a->mtime);
+    get_time(p + 76, &a->ctime);
 }
 
 static int get_strings(struct reader *r, struct wf_strings *out, uint32_t max)
@@ -385,22 +435,22 @@ static int get_field(struct reader *r, struct wf_msg *m, const struct wf_field *
             return WF_ERR_TRUNCATED;
         get_time(take(r, 12), MEMBER(m, f, struct wf_time));
         return WF_OK;
-    case WF_K_ATTRIBUTES: {
+    case WF_K_ATTRIBUTES:
         if (!need(r, WF_ATTR_SIZE))
             return WF_ERR_TRUNCATED;
-        const uint8_t *p = take(r, WF_ATTR_SIZE);
-        struct wf_attr *a = MEMBER(m, f, struct wf_attr);
-        a->ino = get_u64(p);
-        a->nlink = get_u64(p + 8);
-        a->mode = get_u32(p + 16);
-        a->uid = get_u32(p + 20);
-        a->gid = get_u32(p + 24);
-        a->rdev = get_u64(p + 28);
-        a->size = get_u64(p + 36);
-        a->blocks = get_u64(p + 44);
-        get_time(p + 52, &a->atime);
-        get_time(p + 64, &a->mtime);
-        get_time(p + 76, &a->ctime);
+        get_attr(take(r, WF_ATTR_SIZE), MEMBER(m, f, struct wf_attr));
+        return WF_OK;
+    case WF_K_ATTR_LIST: {
+        if (!need(r, 4))
+            return WF_ERR_TRUNCATED;
+        uint32_t count = get_u32(r->p);
+        if (count > (r->left - 4) / WF_ATTR_SIZE)
+            return WF_ERR_TRUNCATED;
+        take(r, 4);
+        struct wf_attrs *l = MEMBER(m, f, struct wf_attrs);
+        l->count = count;
+        l->items = NULL;
+        l->raw = take(r, (size_t)count * WF_ATTR_SIZE);
         return WF_OK;
     }
     case WF_K_STATISTICS: {
@@ -435,6 +485,17 @@ int wf_decode(const uint8_t *buf, size_t len, struct wf_msg *m)
         return WF_ERR_UNKNOWN_TYPE;
     struct reader r = { buf + WF_HEADER_SIZE, len - WF_HEADER_SIZE };
     for (; f->kind != WF_K_END; f++) {
+        if (f->flags & WF_FF_OPTIONAL) {
+            /* Trailing bytes that do not form the extension are someone
+             * else's optional data: ignored, like any trailing bytes. */
+            struct reader probe = r;
+            if (get_field(&probe, m, f) != WF_OK) {
+                memset((char *)m + f->offset, 0, f->kind == WF_K_ATTR_LIST ? sizeof(struct wf_attrs) : 4u);
+                break;
+            }
+            r = probe;
+            continue;
+        }
         int rc = get_field(&r, m, f);
         if (rc != WF_OK)
             return rc;
@@ -465,6 +526,19 @@ int wf_strings_next(const struct wf_strings *s, size_t *pos, struct wf_str *out)
     out->len = len;
     *pos += 4u + (size_t)len;
     return 1;
+}
+
+int wf_attrs_get(const struct wf_attrs *l, uint32_t i, struct wf_attr *out)
+{
+    if (!l || !out || i >= l->count)
+        return -1;
+    if (l->items)
+        *out = l->items[i];
+    else if (l->raw)
+        get_attr(l->raw + (size_t)i * WF_ATTR_SIZE, out);
+    else
+        return -1;
+    return 0;
 }
 
 int wf_str_copy(struct wf_str s, char *dst, size_t cap)

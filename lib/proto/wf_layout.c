@@ -33,6 +33,10 @@
 /* read response payload: length equals result, absent allowed at EOF */
 #define READ_DATA { WF_K_BYTES, WF_FF_RESULT_LEN, WF_OFF(data, sizeof(struct wf_str)), 0 }
 
+/* extensions (see wf_msg.h): optional trailing fields */
+#define OPT_U32(m) { WF_K_U32, WF_FF_OPTIONAL, WF_OFF(m, 4), 0 }
+#define OPT_ATTRS(m) { WF_K_ATTR_LIST, WF_FF_OPTIONAL, WF_OFF(m, sizeof(struct wf_attrs)), 0 }
+
 #define REQ(...) { __VA_ARGS__ }
 #define RESP(...) { __VA_ARGS__ }
 #define NONE { { 0 } }
@@ -59,7 +63,8 @@ static const struct wf_layout wf_layouts[WF_TYPE_COUNT] = {
                   RESP(RESULT, READ_DATA) },
     [WF_WRITE] = { "write", 0, REQ(PATH(path), BYTES(data), U64(offset), HANDLE), RESP(RESULT) },
     [WF_MKDIR] = { "mkdir", 0, REQ(PATH(path), U32(mode)), RESP(RESULT) },
-    [WF_READDIR] = { "readdir", 0, REQ(PATH(path)), RESP(RESULT, NAMES(names)) },
+    [WF_READDIR] = { "readdir", 0, REQ(PATH(path), OPT_U32(ext)),
+                     RESP(RESULT, NAMES(names), OPT_ATTRS(attrs)) },
     [WF_RMDIR] = { "rmdir", 0, REQ(PATH(path)), RESP(RESULT) },
     [WF_STATFS] = { "statfs", 0, REQ(PATH(path)), RESP(RESULT, STATFS(statfs)) },
     [WF_UTIMENS] = { "utimens", 0, REQ(PATH(path), TIME(atime), TIME(mtime), HANDLE), RESP(RESULT) },

@@ -24,11 +24,16 @@ enum wf_kind {
     WF_K_TIMESTAMP, /* struct wf_time, u64 sec + u32 nsec */
     WF_K_ATTRIBUTES,/* struct wf_attr */
     WF_K_STATISTICS,/* struct wf_statfs */
-    WF_K_RESULT     /* int32_t member; nothing follows on the wire if < 0 */
+    WF_K_RESULT,    /* int32_t member; nothing follows on the wire if < 0 */
+    WF_K_ATTR_LIST  /* struct wf_attrs, u32 count + count x attributes */
 };
 
 /* Field flags */
 #define WF_FF_RESULT_LEN 0x01u /* bytes: length == result; may be absent when result is 0 */
+/* An extension at the end of a message: when absent from the wire, or when
+ * the trailing bytes do not form it, it (and anything after it) decodes as
+ * zero; it is encoded only when set (non-zero u32, or a list with items). */
+#define WF_FF_OPTIONAL 0x02u
 
 struct wf_field {
     uint8_t kind;    /* enum wf_kind */
@@ -38,7 +43,7 @@ struct wf_field {
 };
 
 #define WF_LAYOUT_MAX_REQ 4
-#define WF_LAYOUT_MAX_RESP 2
+#define WF_LAYOUT_MAX_RESP 3
 
 /* Layout flags */
 #define WF_LF_OPAQUE_REQUEST 0x01u /* request content is unspecified (type 0x00) */

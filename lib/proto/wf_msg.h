@@ -52,6 +52,14 @@ struct wf_strings {
     size_t raw_len;
 };
 
+/* A list of attributes (readdir extension). Encoding reads items/count;
+ * decoding sets count and the validated wire bytes, read with wf_attrs_get(). */
+struct wf_attrs {
+    uint32_t count;
+    const struct wf_attr *items; /* encode side */
+    const uint8_t *raw;          /* decode side */
+};
+
 struct wf_time {
     uint64_t sec;
     uint32_t nsec;
@@ -68,6 +76,13 @@ struct wf_statfs {
     uint64_t bsize, frsize, blocks, bfree, bavail, files, ffree, namemax;
 };
 
+/* Optional extensions, carried in trailing fields that peers without them
+ * ignore (every receiver accepts extra trailing bytes):
+ *   readdir request  + u32 ext          WF_EXT_READDIR_ATTRS: "send attributes too"
+ *   readdir response + u32 count, count x attributes (one per name, same order;
+ *                      mode 0 = unknown). Sent only when asked for. */
+#define WF_EXT_READDIR_ATTRS 0x1u
+
 /* Every field any message has. Which ones a message uses, and in which order
  * they travel, is described once in the layout table (wf_layout.c):
  *   path      : path / old_path / symlink linkpath
@@ -82,6 +97,8 @@ struct wf_statfs {
  *   offset    : read/write offset
  *   handle    : WF_NO_HANDLE when absent
  *   data      : read response payload, write request payload
+ *   ext       : readdir request extension bits (optional field)
+ *   attrs     : readdir response attributes (optional field)
  */
 struct wf_msg {
     uint32_t id;
@@ -89,6 +106,8 @@ struct wf_msg {
     int32_t result;
     struct wf_str path, path2, data;
     struct wf_strings names;
+    struct wf_attrs attrs;
+    uint32_t ext;
     uint32_t mode, uid, gid, length;
     int32_t flags;
     int8_t access;
@@ -125,6 +144,10 @@ int wf_decode(const uint8_t *buf, size_t len, struct wf_msg *m);
 /* Walks a decoded string list: *pos starts at 0. Returns 1 and fills *out
  * while items remain, 0 at the end. */
 int wf_strings_next(const struct wf_strings *s, size_t *pos, struct wf_str *out);
+
+/* Reads item i of a decoded (or encode-side) attribute list. Returns 0, or -1
+ * when i is out of range. */
+int wf_attrs_get(const struct wf_attrs *l, uint32_t i, struct wf_attr *out);
 
 /* Copies s into dst as a C string. Returns 0, or -1 if s holds a NUL byte or
  * does not fit (cap includes the terminator). */

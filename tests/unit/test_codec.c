@@ -344,6 +344,16 @@ static void assert_time_eq(const struct wf_time *a, const struct wf_time *b)
     assert_int_equal(a->nsec, b->nsec);
 }
 
+static void assert_attr_eq(const struct wf_attr *a, const struct wf_attr *b)
+{
+    assert_true(a->ino == b->ino && a->nlink == b->nlink);
+    assert_true(a->mode == b->mode && a->uid == b->uid && a->gid == b->gid);
+    assert_true(a->rdev == b->rdev && a->size == b->size && a->blocks == b->blocks);
+    assert_time_eq(&a->atime, &b->atime);
+    assert_time_eq(&a->mtime, &b->mtime);
+    assert_time_eq(&a->ctime, &b->ctime);
+}
+
 static void assert_msg_eq(const struct wf_msg *a, const struct wf_msg *b)
 {
     assert_int_equal(a->id, b->id);
@@ -377,14 +387,15 @@ static void assert_msg_eq(const struct wf_msg *a, const struct wf_msg *b)
     assert_true(a->handle == b->handle);
     assert_time_eq(&a->atime, &b->atime);
     assert_time_eq(&a->mtime, &b->mtime);
-    assert_true(a->attr.ino == b->attr.ino && a->attr.nlink == b->attr.nlink);
-    assert_true(a->attr.mode == b->attr.mode && a->attr.uid == b->attr.uid &&
-                a->attr.gid == b->attr.gid);
-    assert_true(a->attr.rdev == b->attr.rdev && a->attr.size == b->attr.size &&
-                a->attr.blocks == b->attr.blocks);
-    assert_time_eq(&a->attr.atime, &b->attr.atime);
-    assert_time_eq(&a->attr.mtime, &b->attr.mtime);
-    assert_time_eq(&a->attr.ctime, &b->attr.ctime);
+    assert_attr_eq(&a->attr, &b->attr);
+    assert_int_equal(a->ext, b->ext);
+    assert_int_equal(a->attrs.count, b->attrs.count);
+    for (uint32_t i = 0; i < a->attrs.count; i++) {
+        struct wf_attr x, y;
+        assert_int_equal(wf_attrs_get(&a->attrs, i, &x), 0);
+        assert_int_equal(wf_attrs_get(&b->attrs, i, &y), 0);
+        assert_attr_eq(&x, &y);
+    }
     assert_memory_equal(&a->statfs, &b->statfs, sizeof a->statfs);
 }
 
@@ -514,6 +525,10 @@ static void test_golden_trailing_bytes(void **state)
         memcpy(buf + v->len, "\xff\xff\xff\xff\x01\x02\x03", 7);
         struct wf_msg m;
         assert_int_equal(wf_decode(buf, v->len + 7, &m), expected_rc(&v->msg));
+        /* trailing bytes may be read as an optional extension field
+         * (readdir ext); everything the vector itself holds is unchanged */
+        m.ext = 0;
+        memset(&m.attrs, 0, sizeof m.attrs);
         if (expected_rc(&v->msg) == WF_OK)
             assert_msg_eq(&m, &v->msg);
         free(buf);
@@ -599,6 +614,15 @@ static void fill(struct wf_msg *m, uint8_t type, int variant, struct wf_str *ite
         case WF_K_STATISTICS:
             memset(p, variant == 1 ? 0xff : 0, sizeof(struct wf_statfs));
             break;
+        case WF_K_ATTR_LIST: {
+            static struct wf_attr three[3];
+            memset(three, variant == 1 ? 0xff : 0, sizeof three);
+            if (variant == 1) {
+                m->attrs.items = three;
+                m->attrs.count = 3;
+            }
+            break;
+        }
         case WF_K_END:
             break;
         }
@@ -668,6 +692,54 @@ static void test_oversize_lengths(void **state)
     assert_int_equal(decode_hex("000000019300000000" "00000001" "ffffffff", &m), WF_ERR_TOO_LARGE);
     /* readdir name length fits the limit but not the buffer */
     assert_int_equal(decode_hex("000000019300000000" "00000001" "00000002" "61", &m), WF_ERR_TRUNCATED);
+}
+
+/* The readdir attribute extension rides in optional trailing fields: old
+ * peers' messages decode with it absent, and it round-trips when present. */
+static void test_readdir_extension(void **state)
+{
+    struct wf_msg m;
+    /* plain readdir request: ext absent */
+    assert_int_equal(decode_hex("0000000713000000012f", &m), WF_OK);
+    assert_int_equal(m.ext, 0);
+    /* with ext = 1 */
+    assert_int_equal(decode_hex("0000000713000000012f00000001", &m), WF_OK);
+    assert_int_equal(m.ext, WF_EXT_READDIR_ATTRS);
+    /* trailing bytes too short for ext: ignored like any trailing bytes */
+    assert_int_equal(decode_hex("0000000713000000012f0000", &m), WF_OK);
+    assert_int_equal(m.ext, 0);
+    /* response with names and no attributes (old provider) */
+    assert_int_equal(decode_hex("0000000793" "00000000" "00000001" "00000001" "61", &m), WF_OK);
+    assert_int_equal(m.attrs.count, 0);
+    assert_null(m.attrs.raw);
+    /* attribute count that cannot fit: not the extension, ignored */
+    assert_int_equal(decode_hex("0000000793" "00000000" "00000000" "00000002" "00", &m), WF_OK);
+    assert_int_equal(m.attrs.count, 0);
+    assert_null(m.attrs.raw);
+
+    /* encode: ext and attrs are written only when set */
+    struct wf_attr attrs[2] = { { .ino = 7, .mode = 0100644, .size = 5 }, { .ino = 8, .mode = 040755 } };
+    struct wf_str names[2] = { wf_str_of("a"), wf_str_of("b") };
+    struct wf_msg out = { .id = 9, .type = WF_READDIR | WF_RESPONSE,
+                          .names = { .count = 2, .items = names } };
+    uint8_t buf[512];
+    size_t plain = wf_encode(&out, buf, sizeof buf);
+    assert_int_equal(plain, 5 + 4 + 4 + 2 * 5);
+    out.attrs.items = attrs;
+    out.attrs.count = 2;
+    size_t n = wf_encode(&out, buf, sizeof buf);
+    assert_int_equal(n, plain + 4 + 2 * 88);
+    assert_int_equal(wf_decode(buf, n, &m), WF_OK);
+    assert_int_equal(m.attrs.count, 2);
+    struct wf_attr got;
+    assert_int_equal(wf_attrs_get(&m.attrs, 1, &got), 0);
+    assert_true(got.ino == 8 && got.mode == 040755);
+    assert_int_equal(wf_attrs_get(&m.attrs, 2, &got), -1);
+    for (size_t cut = plain; cut < n; cut++) { /* cut inside the extension: dropped whole */
+        assert_int_equal(wf_decode(buf, cut, &m), WF_OK);
+        assert_int_equal(m.names.count, 2);
+        assert_int_equal(m.attrs.count, 0);
+    }
 }
 
 static void test_long_path_limit(void **state)
@@ -896,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_golden_encode),
         cmocka_unit_test(test_golden_type_names),
         cmocka_unit_test(test_golden_truncations),
+        cmocka_unit_test(test_readdir_extension),
         cmocka_unit_test(test_golden_trailing_bytes),
         cmocka_unit_test(test_golden_reencode),
         cmocka_unit_test(test_round_trip_every_type),
