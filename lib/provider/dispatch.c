@@ -23,6 +23,8 @@ static int copy_path(struct wf_str s, char *dst)
     return 0;
 }
 
+static void attr_of(const struct stat *st, struct wf_attr *a);
+
 /* ---- readdir collection ------------------------------------------------ */
 
 struct dirbuf {
@@ -67,10 +69,40 @@ static int dir_fill(void *p, const char *name)
     return 0;
 }
 
-static int send_readdir(const struct wf_dispatch *dp, struct wf_conn *c, struct wf_msg *resp, const char *path)
+/* The readdir extension (WF_EXT_READDIR_ATTRS): one attributes record per
+ * name, so the service needs no getattr per entry. An entry whose getattr
+ * fails (e.g. removed meanwhile) gets mode 0, "unknown". Returns NULL (no
+ * extension) when it does not fit the message or memory runs out. */
+static struct wf_attr *collect_attrs(const struct wf_dispatch *dp, const char *dir,
+                                     const struct wf_str *items, uint32_t count, size_t wire)
+{
+    if (!dp->ops->getattr || count == 0 || (size_t)count * 88u + 4u > DIR_WIRE_LIMIT - wire)
+        return NULL;
+    struct wf_attr *attrs = calloc(count, sizeof *attrs);
+    char path[PATH_CAP];
+    size_t dlen = strlen(dir);
+    if (dlen == 1) /* the root "/" */
+        dlen = 0;
+    for (uint32_t i = 0; attrs && i < count; i++) {
+        struct stat st;
+        if (dlen + 1 + items[i].len >= sizeof path)
+            continue;
+        memcpy(path, dir, dlen);
+        path[dlen] = '/';
+        memcpy(path + dlen + 1, items[i].data, items[i].len + 1);
+        memset(&st, 0, sizeof st);
+        if (dp->ops->getattr(dp->ud, path, &st) == 0)
+            attr_of(&st, &attrs[i]);
+    }
+    return attrs;
+}
+
+static int send_readdir(const struct wf_dispatch *dp, struct wf_conn *c, struct wf_msg *resp,
+                        const char *path, uint32_t ext)
 {
     struct dirbuf d = { 0 };
     struct wf_str *items = NULL;
+    struct wf_attr *attrs = NULL;
     int rc = dp->ops->readdir ? dp->ops->readdir(dp->ud, path, dir_fill, &d) : -ENOSYS;
     if (rc >= 0 && d.full)
         rc = -E2BIG; /* the callback ignored the filler's "full" */
@@ -84,12 +116,17 @@ static int send_readdir(const struct wf_dispatch *dp, struct wf_conn *c, struct 
                 items[i] = wf_str_of(s);
                 s += items[i].len + 1;
             }
+            if (ext & WF_EXT_READDIR_ATTRS)
+                attrs = collect_attrs(dp, path, items, d.count, d.wire);
         }
     }
     resp->result = rc < 0 ? wf_result_to_wire(rc) : 0;
     resp->names.count = rc < 0 ? 0 : d.count;
     resp->names.items = items;
+    resp->attrs.count = attrs ? d.count : 0;
+    resp->attrs.items = attrs;
     int st = wf_conn_send(c, resp);
+    free(attrs);
     free(items);
     free(d.buf);
     return st;
@@ -314,7 +351,7 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
         case WF_READDIR:
             if (dp->verbose)
                 wf_debug("request %u: readdir %s", (unsigned)req.id, path);
-            return send_readdir(dp, c, &resp, path) == 0 ? 0 : -1;
+            return send_readdir(dp, c, &resp, path, req.ext) == 0 ? 0 : -1;
         case WF_RMDIR:
             rc = CALL(rmdir, path);
             break;

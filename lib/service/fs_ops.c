@@ -592,16 +592,56 @@ static void wf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         free(d);
 }
 
+static void clear_dir(struct wf_dir *d)
+{
+    free(d->names);
+    free(d->attrs);
+    d->names = NULL;
+    d->attrs = NULL;
+    d->count = 0;
+}
+
 static void wf_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct wf_dir *d = (struct wf_dir *)(uintptr_t)fi->fh;
-    free(d->names);
+    clear_dir(d);
     free(d);
     fuse_reply_err(req, 0);
 }
 
-/* Replies with entries from index off: 0 ".", 1 "..", then the names. */
-static void emit_dir(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, struct wf_dir *d, size_t size, off_t off)
+/* Adds entry i (0 ".", 1 "..", then the names) to buf. In plus mode an entry
+ * with known attributes is a lookup: the kernel caches it with its
+ * attributes, so a following stat needs no request. Returns the bytes used,
+ * or 0 when the entry does not fit. */
+static size_t add_entry(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, const struct wf_dir *d,
+                        size_t i, const char *name, char *buf, size_t room, int plus)
+{
+    struct wf_node *n = i >= 2 ? wf_nodes_find(&s->nodes, ino, name) : NULL;
+    struct fuse_entry_param e = { .attr.st_ino = n ? n->ino : (fuse_ino_t)-1 - i }; /* type unknown: ls stats */
+    if (!plus) {
+        size_t need = fuse_add_direntry(req, buf, room, name, &e.attr, (off_t)i + 1);
+        return need <= room ? need : 0;
+    }
+    const struct wf_attr *a = i >= 2 && d->attrs && d->attrs[i - 2].mode ? &d->attrs[i - 2] : NULL;
+    if (a && !(n = wf_nodes_lookup(&s->nodes, ino, name)))
+        a = NULL;
+    if (a) {
+        e.ino = n->ino;
+        fill_stat(&e.attr, a, n->ino);
+        e.attr_timeout = attr_timeout_for(s, a);
+        e.entry_timeout = s->entry_timeout;
+    }
+    size_t need = fuse_add_direntry_plus(req, buf, room, name, &e, (off_t)i + 1);
+    if (need <= room)
+        return need;
+    if (a)
+        wf_nodes_forget(&s->nodes, n->ino, 1); /* not sent: not a lookup */
+    return 0;
+}
+
+/* Replies with the entries from index off. */
+static void emit_dir(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, struct wf_dir *d,
+                     size_t size, off_t off, int plus)
 {
     char *buf = malloc(size ? size : 1);
     if (!buf) {
@@ -616,12 +656,10 @@ static void emit_dir(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, struc
             name += strlen(name) + 1;
         if ((off_t)i < off)
             continue;
-        struct wf_node *n = i >= 2 ? wf_nodes_find(&s->nodes, ino, entry) : NULL;
-        struct stat st = { .st_ino = n ? n->ino : (fuse_ino_t)-1 - i }; /* type unknown: ls stats */
-        size_t need = fuse_add_direntry(req, buf + used, size - used, entry, &st, (off_t)i + 1);
-        if (need > size - used)
+        size_t n = add_entry(s, req, ino, d, i, entry, buf + used, size - used, plus);
+        if (n == 0)
             break;
-        used += need;
+        used += n;
     }
     fuse_reply_buf(req, buf, used);
     free(buf);
@@ -635,10 +673,12 @@ static void readdir_done(struct wf_service *s, struct wf_op *op, const struct wf
         wf_op_free(op);
         return;
     }
+    int with_attrs = resp->attrs.count == resp->names.count && resp->names.count > 0;
     char *names = malloc(resp->names.raw_len + 1);
+    struct wf_attr *attrs = with_attrs ? malloc(sizeof *attrs * resp->names.count) : NULL;
     size_t count = 0, used = 0, pos = 0;
     struct wf_str item;
-    while (names && wf_strings_next(&resp->names, &pos, &item)) {
+    for (uint32_t i = 0; names && wf_strings_next(&resp->names, &pos, &item); i++) {
         bool dot = (item.len == 1 && item.data[0] == '.') ||
                    (item.len == 2 && item.data[0] == '.' && item.data[1] == '.');
         if (dot || item.len == 0 || memchr(item.data, '/', item.len) || memchr(item.data, 0, item.len))
@@ -646,37 +686,41 @@ static void readdir_done(struct wf_service *s, struct wf_op *op, const struct wf
         memcpy(names + used, item.data, item.len);
         used += item.len;
         names[used++] = '\0';
+        if (attrs)
+            wf_attrs_get(&resp->attrs, i, &attrs[count]);
         count++;
     }
-    if (!names) {
+    if (!names || (with_attrs && !attrs)) {
+        free(names);
+        free(attrs);
         fuse_reply_err(op->req, ENOMEM);
     } else {
-        free(d->names);
+        clear_dir(d);
         d->names = names;
+        d->attrs = attrs;
         d->count = count;
         d->loaded = true;
-        emit_dir(s, op->req, op->ino, d, op->size, op->off);
+        emit_dir(s, op->req, op->ino, d, op->size, op->off, op->step);
     }
     wf_op_free(op);
 }
 
-static void wf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
+                     int plus)
 {
     struct wf_service *s = svc(req);
     struct wf_dir *d = (struct wf_dir *)(uintptr_t)fi->fh;
     if (!s->ready) {
-        free(d->names);
-        d->names = NULL;
-        d->count = 0;
+        clear_dir(d);
         d->loaded = true;
         if (ino == WF_ROOT_INO)
-            emit_dir(s, req, ino, d, size, off);
+            emit_dir(s, req, ino, d, size, off, plus);
         else
             fuse_reply_err(req, EIO);
         return;
     }
     if (d->loaded && off != 0) { /* later chunks of one listing */
-        emit_dir(s, req, ino, d, size, off);
+        emit_dir(s, req, ino, d, size, off, plus);
         return;
     }
     struct wf_op *op = new_op(req, ino, 0, NULL);
@@ -685,8 +729,19 @@ static void wf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
     op->dir = d;
     op->size = size;
     op->off = off;
-    struct wf_msg m = { .type = WF_READDIR };
+    op->step = plus;
+    struct wf_msg m = { .type = WF_READDIR, .ext = plus ? WF_EXT_READDIR_ATTRS : 0 };
     send_for(s, op, &m, ino, NULL, readdir_done);
+}
+
+static void wf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    list_dir(req, ino, size, off, fi, 0);
+}
+
+static void wf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    list_dir(req, ino, size, off, fi, 1);
 }
 
 /* ---- the rest ---- */
@@ -786,6 +841,7 @@ const struct fuse_lowlevel_ops wf_fs_ops = {
     .fsync = wf_fsync,
     .opendir = wf_opendir,
     .readdir = wf_readdir,
+    .readdirplus = wf_readdirplus,
     .releasedir = wf_releasedir,
     .statfs = wf_statfs,
     .access = wf_access,

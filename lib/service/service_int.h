@@ -23,7 +23,8 @@ struct wf_op;
 typedef void (*wf_op_done)(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err);
 
 struct wf_dir {
-    char *names;  /* NUL-separated */
+    char *names;           /* NUL-separated */
+    struct wf_attr *attrs; /* one per name when the provider sent them (readdir extension) */
     size_t count;
     bool loaded;
 };
