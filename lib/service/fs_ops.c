@@ -98,10 +98,12 @@ static double attr_timeout_for(const struct wf_service *s, const struct wf_attr 
     return a->nlink > 1 && S_ISREG(wf_mode_from_wire(a->mode)) ? 0.0 : s->attr_timeout;
 }
 
-/* The root while no provider is attached: an empty directory. */
-static void empty_root(struct stat *st)
+/* The root while no provider is attached: an empty directory, dated when
+ * the service started. */
+static void empty_root(const struct wf_service *s, struct stat *st)
 {
     memset(st, 0, sizeof *st);
+    st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = s->started;
     st->st_ino = WF_ROOT_INO;
     st->st_mode = S_IFDIR | 0755;
     st->st_nlink = 2;
@@ -233,7 +235,7 @@ static void wf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct wf_service *s = svc(req);
     if (!s->ready) {
         struct stat st;
-        empty_root(&st);
+        empty_root(s, &st);
         if (ino == WF_ROOT_INO)
             fuse_reply_attr(req, &st, 0);
         else

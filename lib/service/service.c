@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -317,6 +318,7 @@ struct wf_service *wf_service_create(const struct wf_service_config *config)
     if (!s)
         return NULL;
     s->cfg = *config;
+    s->started = time(NULL);
     if (s->cfg.timeout_secs <= 0)
         s->cfg.timeout_secs = 10;
     s->attr_timeout = config->attr_timeout >= 0 ? config->attr_timeout : 1.0;

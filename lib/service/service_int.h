@@ -70,6 +70,7 @@ struct wf_service {
     int port;
     volatile sig_atomic_t stop;
     int exit_status;
+    time_t started;
 
     struct wf_nodes nodes;
     double attr_timeout, entry_timeout, negative_timeout;
