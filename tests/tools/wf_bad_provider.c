@@ -4,7 +4,8 @@
  *   wf_bad_provider --port N [--host H] --mode silent [--answer-after MS]
  *   wf_bad_provider --port N --mode garbage --seed N --count N
  *   wf_bad_provider --port N --mode fragments
- *   common: [--max-seconds S (60)]
+ *   common: [--max-seconds S (60)] [--root-mode OCTAL (40755): the mode its
+ *           answers give "/" (e.g. 100644 to play a provider whose root is a file)]
  *
  * silent     never answers (with --answer-after, answers each request MS
  *            milliseconds late); exits 0 once the service closes the connection.
@@ -37,6 +38,7 @@ static struct {
     const char *host;
     int port;
     int answer_after_ms;
+    uint32_t root_mode; /* wire mode answered for getattr "/" */
     unsigned count;
     uint64_t rng;
     struct lws_context *ctx;
@@ -87,7 +89,7 @@ static void build_answer(const struct wf_msg *r, struct wf_msg *a)
     switch (r->type) {
     case WF_GETATTR:
         if (root) {
-            a->attr.mode = 0040755;
+            a->attr.mode = g.root_mode;
             a->attr.nlink = 2;
             a->attr.ino = 1;
             a->attr.size = 4096;
@@ -342,7 +344,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             }
             if (g.mode == M_GARBAGE && g.sent < g.count)
                 g.reconnect_at = now_ms() + 100;
-            else if (g.mode != M_GARBAGE)
+            else if (g.mode == M_GARBAGE)
+                finish(0, "count reached");
+            else
                 finish(0, "server closed the connection");
         }
         return 0;
@@ -391,6 +395,7 @@ int main(int argc, char **argv)
     g.host = "127.0.0.1";
     g.rng = 0x9e3779b97f4a7c15ull;
     g.count = 200;
+    g.root_mode = 0040755;
     static const struct option opts[] = {
         { "port", required_argument, NULL, 'p' },
         { "host", required_argument, NULL, 'H' },
@@ -399,10 +404,11 @@ int main(int argc, char **argv)
         { "count", required_argument, NULL, 'c' },
         { "answer-after", required_argument, NULL, 'a' },
         { "max-seconds", required_argument, NULL, 't' },
+        { "root-mode", required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, "p:H:m:s:c:a:t:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:H:m:s:c:a:t:r:", opts, NULL)) != -1) {
         switch (c) {
         case 'p': g.port = atoi(optarg); break;
         case 'H': g.host = optarg; break;
@@ -411,6 +417,7 @@ int main(int argc, char **argv)
         case 'c': g.count = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'a': g.answer_after_ms = atoi(optarg); break;
         case 't': max_seconds = atoi(optarg); break;
+        case 'r': g.root_mode = (uint32_t)strtoul(optarg, NULL, 8); break;
         default:
             fprintf(stderr, "usage: %s --port N --mode silent|garbage|fragments [--seed N] [--count N] "
                             "[--answer-after MS] [--max-seconds S]\n", argv[0]);
