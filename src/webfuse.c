@@ -9,7 +9,7 @@
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 
-#include "util/wf_log.h"
+#include "webfuse/log.h"
 #include "webfuse/service.h"
 
 #define WF_VERSION "0.1.0"
@@ -146,7 +146,7 @@ int main(int argc, char *argv[])
     }
     status = wf_service_run(running) == WF_SUCCESS ? 0 : 1;
     wf_service_destroy(running);
-    wf_info("unmounted, bye");
+    wf_log(WF_LOG_INFO, "unmounted, bye");
 out:
     free(cmd.mountpoint);
     fuse_opt_free_args(&args);

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "provider/localfs.h"
-#include "util/wf_log.h"
+#include "webfuse/localfs.h"
+#include "webfuse/log.h"
 #include "webfuse/provider.h"
 
 #ifndef WF_VERSION
@@ -91,12 +91,12 @@ int main(int argc, char **argv)
     lws_set_log_level(verbose ? (LLL_ERR | LLL_WARN) : LLL_ERR, lws_log_to_wf);
 
     if (optind < argc) {
-        wf_error("unexpected argument: %s", argv[optind]);
+        wf_log(WF_LOG_ERROR, "unexpected argument: %s", argv[optind]);
         usage(stderr);
         return EXIT_FAILURE;
     }
     if (!url) {
-        wf_error("missing -u URL (e.g. -u ws://localhost:8081/)");
+        wf_log(WF_LOG_ERROR, "missing -u URL (e.g. -u ws://localhost:8081/)");
         usage(stderr);
         return EXIT_FAILURE;
     }
@@ -107,17 +107,17 @@ int main(int argc, char **argv)
     }
     struct stat st;
     if (stat(path, &st) != 0) {
-        wf_error("cannot access %s: %s", path, strerror(errno));
+        wf_log(WF_LOG_ERROR, "cannot access %s: %s", path, strerror(errno));
         return EXIT_FAILURE;
     }
     if (!S_ISDIR(st.st_mode)) {
-        wf_error("not a directory: %s", path);
+        wf_log(WF_LOG_ERROR, "not a directory: %s", path);
         return EXIT_FAILURE;
     }
 
     struct wf_localfs *fs = wf_localfs_create(path, read_only);
     if (!fs) {
-        wf_error("cannot open %s: %s", path, strerror(errno));
+        wf_log(WF_LOG_ERROR, "cannot open %s: %s", path, strerror(errno));
         return EXIT_FAILURE;
     }
     struct wf_provider_config cfg = {
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     };
     struct wf_provider *p = wf_provider_create(wf_localfs_ops(), fs, &cfg);
     if (!p) {
-        wf_error("cannot start the provider (check the URL: %s)", url);
+        wf_log(WF_LOG_ERROR, "cannot start the provider (check the URL: %s)", url);
         wf_localfs_destroy(fs);
         return EXIT_FAILURE;
     }
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    wf_info("providing %s%s to %s", path, read_only ? " (read-only)" : "", url);
+    wf_log(WF_LOG_INFO, "providing %s%s to %s", path, read_only ? " (read-only)" : "", url);
     int rc = wf_provider_run(p);
 
     signal(SIGINT, SIG_DFL);
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
     wf_provider_destroy(p);
     wf_localfs_destroy(fs);
     if (rc == WF_SUCCESS) {
-        wf_info("stopped");
+        wf_log(WF_LOG_INFO, "stopped");
         return EXIT_SUCCESS;
     }
     return EXIT_FAILURE;

@@ -11,6 +11,8 @@
 #ifndef WEBFUSE_PROVIDER_H
 #define WEBFUSE_PROVIDER_H
 
+#include "webfuse/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -77,22 +79,22 @@ struct wf_provider;
 
 /* Returns NULL on invalid arguments (ops, config or config->url NULL) or no memory.
  * The strings in config are copied. */
-struct wf_provider *wf_provider_create(const struct wf_provider_ops *ops, void *ud,
-                                       const struct wf_provider_config *config);
+WF_API struct wf_provider *wf_provider_create(const struct wf_provider_ops *ops, void *ud,
+                                              const struct wf_provider_config *config);
 
 /* Connects and serves until wf_provider_stop() (returns WF_SUCCESS) or, without
  * reconnect, until the connection fails or ends (returns WF_ECONNECT / WF_ETLS). */
-int wf_provider_run(struct wf_provider *p);
+WF_API int wf_provider_run(struct wf_provider *p);
 
 /* One bounded step for callers with their own loop: waits at most timeout_ms.
  * Returns WF_SUCCESS while running, 1 once finished, or an error. */
-int wf_provider_service(struct wf_provider *p, int timeout_ms);
+WF_API int wf_provider_service(struct wf_provider *p, int timeout_ms);
 
 /* Asks a running provider to finish. Safe from signal handlers and other threads.
  * Returns WF_EINVAL for NULL. Calling it twice is harmless. */
-int wf_provider_stop(struct wf_provider *p);
+WF_API int wf_provider_stop(struct wf_provider *p);
 
-void wf_provider_destroy(struct wf_provider *p);
+WF_API void wf_provider_destroy(struct wf_provider *p);
 
 #ifdef __cplusplus
 }

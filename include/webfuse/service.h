@@ -7,6 +7,8 @@
 #ifndef WEBFUSE_SERVICE_H
 #define WEBFUSE_SERVICE_H
 
+#include "webfuse/api.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -44,15 +46,15 @@ struct wf_service_config {
 struct wf_service;
 
 /* Mounts and starts listening. NULL on error (logged). */
-struct wf_service *wf_service_create(const struct wf_service_config *config);
+WF_API struct wf_service *wf_service_create(const struct wf_service_config *config);
 /* The port actually listened on. */
-int wf_service_port(const struct wf_service *s);
+WF_API int wf_service_port(const struct wf_service *s);
 /* Serves until wf_service_stop() or the mount goes away. WF_SUCCESS or an error. */
-int wf_service_run(struct wf_service *s);
+WF_API int wf_service_run(struct wf_service *s);
 /* Asks a running service to finish. Async-signal-safe. WF_EINVAL for NULL. */
-int wf_service_stop(struct wf_service *s);
+WF_API int wf_service_stop(struct wf_service *s);
 /* Unmounts and frees. */
-void wf_service_destroy(struct wf_service *s);
+WF_API void wf_service_destroy(struct wf_service *s);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* A wf_provider_ops implementation that serves a local directory.
+/* The local directory provider (public part: webfuse/localfs.h) plus hooks
+ * for tests, which are not exported from the shared library.
  *
  * Every path from the service is resolved beneath a directory fd opened once
  * at creation, in the kernel (openat2 RESOLVE_BENEATH, or a component walk
@@ -9,20 +10,9 @@
 #ifndef WF_LOCALFS_H
 #define WF_LOCALFS_H
 
-#include "webfuse/provider.h"
+#include "webfuse/localfs.h"
 
 #define WF_LOCALFS_MAX_HANDLES 1024
-
-struct wf_localfs;
-
-/* Opens root (must be a directory). Returns NULL with errno set on failure. */
-struct wf_localfs *wf_localfs_create(const char *root, int read_only);
-
-/* The callbacks; pass the struct wf_localfs * as their user data. */
-const struct wf_provider_ops *wf_localfs_ops(void);
-
-/* Closes every handle and the root. NULL is allowed. */
-void wf_localfs_destroy(struct wf_localfs *fs);
 
 /* For tests: forces the fallback path walk used when openat2 is missing. */
 void wf_localfs_disable_openat2(struct wf_localfs *fs);

@@ -29,7 +29,7 @@ void wf_log(enum wf_log_level level, const char *fmt, ...)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
     static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-    if (level > log_max)
+    if (!fmt || (int)level < 0 || (int)level > (int)WF_LOG_DEBUG || level > log_max)
         return;
     va_list ap;
     va_start(ap, fmt);
