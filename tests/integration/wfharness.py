@@ -13,13 +13,23 @@ followed by the tail of the programs' logs. Filesystem calls on the mount
 that could hang are run through `call()`, which fails the test after a
 timeout instead of hanging the suite.
 
+Sanitizer reports: the programs' output (stdout and stderr) goes to a log
+file; when a Service or Provider is cleaned up, that log is scanned for
+AddressSanitizer / LeakSanitizer / UndefinedBehaviorSanitizer reports, and a
+report fails the test (HarnessError raised by cleanup(), after the cleanup is
+complete). So a sanitizer build fails a test on any report, also one from a
+process whose exit status the test does not check. Disable per program with
+`sanitizer_check=False`, or for the whole run with WF_SANITIZER_CHECK=0.
+
 Environment: WF_BUILD_DIR (directory holding webfuse and webfuse_provider),
-WF_SOURCE_DIR, WF_TEST_VERBOSE=1 (always print program logs).
+WF_SOURCE_DIR, WF_TEST_VERBOSE=1 (always print program logs),
+WF_SANITIZER_CHECK=0 (do not fail on sanitizer reports in program logs).
 """
 
 import contextlib
 import errno
 import os
+import re
 import shutil
 import signal
 import socket
@@ -42,6 +52,11 @@ VERBOSE = os.environ.get("WF_TEST_VERBOSE", "") not in ("", "0")
 DEFAULT_WAIT = 10.0       # seconds for mounts, connections, listings
 CALL_TIMEOUT = 30.0       # seconds for a single filesystem call on the mount
 READY_MARKER = ".wf-harness-ready"
+SANITIZER_CHECK = os.environ.get("WF_SANITIZER_CHECK", "1") not in ("", "0")
+# The first line of a sanitizer report (ASan, LSan, UBSan, TSan, MSan).
+SANITIZER_REPORT = re.compile(
+    r"ERROR: (?:AddressSanitizer|LeakSanitizer|MemorySanitizer)|WARNING: ThreadSanitizer"
+    r"|runtime error: |SUMMARY: UndefinedBehaviorSanitizer")
 
 
 class HarnessError(AssertionError):
@@ -210,6 +225,15 @@ def require_binaries(testcase=None):
         raise unittest.SkipTest("fusermount3 is missing")
 
 
+def sanitizer_report(text, context=60):
+    """The first sanitizer report in `text` (up to `context` lines), or None."""
+    m = SANITIZER_REPORT.search(text)
+    if m is None:
+        return None
+    start = text.rfind("\n", 0, m.start()) + 1
+    return "\n".join(text[start:].splitlines()[:context])
+
+
 def _tail(path, lines=40):
     try:
         with open(path, "rb") as f:
@@ -227,16 +251,20 @@ class _Program:
     """A child process with its output in a log file, stopped by pid."""
 
     name = "program"
+    sanitizer_check = True
 
     def __init__(self):
         self.proc = None
         self.returncode = None
+        self._sanitizer_reported = False
         self._tmp = tempfile.mkdtemp(prefix="wf-%s-" % self.name)
         os.chmod(self._tmp, 0o755)
         self.log_path = os.path.join(self._tmp, self.name + ".log")
         self._log_file = None
 
     def _spawn(self, argv):
+        # start() again (a restart of the same program) appends to the same log
+        self._close_log()
         self._log_file = open(self.log_path, "ab")
         log("start: " + " ".join(argv))
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
@@ -307,14 +335,35 @@ class _Program:
     def _remove_tmp(self):
         shutil.rmtree(self._tmp, ignore_errors=True)
 
+    def sanitizer_report(self):
+        """The first sanitizer report in this program's log so far, or None."""
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        return sanitizer_report(text)
+
+    def check_sanitizers(self):
+        """Raise HarnessError if the log holds a sanitizer report (once per program)."""
+        if not (SANITIZER_CHECK and self.sanitizer_check) or self._sanitizer_reported:
+            return
+        report = self.sanitizer_report()
+        if report is not None:
+            self._sanitizer_reported = True
+            raise HarnessError("sanitizer report in the %s log (%s):\n%s"
+                               % (self.name, self.log_path, report))
+
 
 class Service(_Program):
     """The webfuse service on a temporary mount point."""
 
     name = "service"
 
-    def __init__(self, port=None, timeout=None, options=(), extra_args=(), debug=False):
+    def __init__(self, port=None, timeout=None, options=(), extra_args=(), debug=False,
+                 sanitizer_check=True):
         super().__init__()
+        self.sanitizer_check = sanitizer_check
         self.port = port or free_port()
         self.timeout = timeout if timeout is not None else env_int("WF_TEST_SERVICE_TIMEOUT", 3)
         self.options = list(options)
@@ -384,10 +433,14 @@ class Service(_Program):
         if VERBOSE or (self.returncode not in (0, None, -signal.SIGTERM)) or \
                 (alive_before and self.returncode not in (0, -signal.SIGTERM)):
             log(self.log_tail(80))
+        report = None
+        if SANITIZER_CHECK and self.sanitizer_check and not self._sanitizer_reported:
+            report = self.sanitizer_report()
         if is_mounted(self.mountpoint):
             log("WARNING: %s is still mounted" % self.mountpoint)
-        else:
-            self._remove_tmp()
+        elif report is None:
+            self._remove_tmp()  # kept with the log when there is a report
+        self.check_sanitizers()
 
     def __enter__(self):
         try:
@@ -406,8 +459,10 @@ class Provider(_Program):
 
     name = "provider"
 
-    def __init__(self, service=None, url=None, directory=None, extra_args=(), verbose=True):
+    def __init__(self, service=None, url=None, directory=None, extra_args=(), verbose=True,
+                 sanitizer_check=True):
         super().__init__()
+        self.sanitizer_check = sanitizer_check
         if url is None:
             if service is None:
                 raise ValueError("Provider needs a service or a url")
@@ -469,7 +524,12 @@ class Provider(_Program):
         self._close_log()
         if VERBOSE or self.returncode not in (0, None, -signal.SIGTERM):
             log(self.log_tail(80))
-        self._remove_tmp()
+        report = None
+        if SANITIZER_CHECK and self.sanitizer_check and not self._sanitizer_reported:
+            report = self.sanitizer_report()
+        if report is None:
+            self._remove_tmp()  # kept with the log when there is a report
+        self.check_sanitizers()
 
     def __enter__(self):
         try:
