@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""A provider outlives a restart of the service.
+
+- With the default (reconnect on), the same provider process survives the
+  service going away: the service is stopped with SIGTERM (it unmounts),
+  the provider logs the disconnect and its retries, with a delay that grows
+  and is capped at 5 s (src: WF_BACKOFF_MAX_MS; a delay is drawn between half
+  and all of the current step), and once a new service listens on the same
+  port and mount point the provider attaches within one capped step and the
+  file reads again.
+- With --no-reconnect the provider exits when the service goes away, with a
+  non-zero status and "giving up" in its log (docs/cli.md: "exit (non-zero)
+  when the connection fails, is refused or is lost"), also when the service is
+  not there at all when it starts.
+"""
+
+import os
+import re
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wfharness as h  # noqa: E402
+
+BACKOFF_CAP_MS = 5000      # WF_BACKOFF_MAX_MS in lib/provider/provider.c
+BACKOFF_MIN_MS = 100       # WF_BACKOFF_MIN_MS
+SLACK = 3.0                # seconds on top of a backoff step (attach, listing, slow builds)
+CONTENT = "survives restarts\n"
+
+RE_CONNECTED = re.compile(r"webfuse_provider info: connected to (\S+)")
+RE_DISCONNECTED = re.compile(r"webfuse_provider info: disconnected")
+RE_RETRY = re.compile(r"webfuse_provider info: retrying in (\d+) ms")
+RE_REFUSED = re.compile(r"webfuse_provider error: cannot connect to (\S+)")
+RE_GIVING_UP = re.compile(r"webfuse_provider error: giving up")
+
+
+def populate(d):
+    with open(os.path.join(d, "file.txt"), "w") as f:
+        f.write(CONTENT)
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def read_file(svc):
+    return h.call(_read, svc.path("file.txt"), timeout=10, what="read file.txt")
+
+
+def count(regex, text):
+    return len(regex.findall(text))
+
+
+class Reconnect(unittest.TestCase):
+    def setUp(self):
+        h.require_binaries()
+
+    def wait_listed(self, svc, prov, timeout, what):
+        def listed():
+            if not prov.alive():
+                raise h.HarnessError("provider exited with %s" % prov.proc.returncode)
+            return svc.listdir(timeout=5) == ["file.txt"]
+        t0 = time.monotonic()
+        h.wait_until(listed, timeout, what, interval=0.02, logs=prov.logs)
+        return time.monotonic() - t0
+
+    def stop_service(self, svc, prov):
+        """SIGTERM the service (it unmounts); the provider logs the disconnect."""
+        mark = len(prov.log_text())
+        self.assertEqual(svc.stop(signal.SIGTERM, timeout=15), 0,
+                         "service exit status after SIGTERM\n" + svc.log_tail())
+        self.assertFalse(h.is_mounted(svc.mountpoint), "still mounted after SIGTERM")
+        h.wait_until(lambda: RE_RETRY.search(prov.log_text()[mark:]), 10,
+                     "the provider to log the disconnect and a retry", logs=prov.logs)
+        text = prov.log_text()[mark:]
+        self.assertRegex(text, RE_DISCONNECTED)
+        self.assertLess(RE_DISCONNECTED.search(text).start(), RE_RETRY.search(text).start(),
+                        "'disconnected' before 'retrying'\n" + text)
+        return mark
+
+    def restart_service(self, svc, prov, mark, what):
+        """A new service process on the same port and mount point; the same
+        provider process attaches within one capped backoff step."""
+        svc.start()
+        dt = self.wait_listed(svc, prov, BACKOFF_CAP_MS / 1000.0 + SLACK,
+                              "the provider to re-attach (%s)" % what)
+        h.log("%s: provider re-attached %.2fs after the service listened" % (what, dt))
+        self.assertEqual(read_file(svc), CONTENT)
+        text = prov.log_text()[mark:]
+        self.assertEqual(count(RE_CONNECTED, text), 1, "one 'connected to' line (%s)\n%s" % (what, text))
+        self.assertLess(RE_RETRY.search(text).start(), RE_CONNECTED.search(text).start())
+        self.assertEqual(count(RE_GIVING_UP, text), 0, text)
+        self.assertTrue(prov.alive())
+
+    def test_provider_survives_service_restart(self):
+        svc = h.Service()
+        prov = None
+        try:
+            svc.start()
+            prov = h.Provider(svc, verbose=False)
+            populate(prov.directory)
+            prov.start()
+            self.assertEqual(read_file(svc), CONTENT)
+            log0 = prov.log_text()
+            self.assertEqual(count(RE_CONNECTED, log0), 1, "one 'connected to' line\n" + log0)
+            self.assertIn(svc.url, RE_CONNECTED.search(log0).group(1))
+
+            # 1: the service is away long enough for the backoff to reach its cap
+            mark = self.stop_service(svc, prov)
+            # the 7th step is the capped one (100, 200, 400, 800, 1600, 3200,
+            # 5000 ms); the first six add up to at most 6.3 s
+            h.wait_until(lambda: count(RE_RETRY, prov.log_text()[mark:]) >= 7, 15,
+                         "the provider to retry 7 times", interval=0.1, logs=prov.logs)
+            self.assertTrue(prov.alive(), "provider exited without a service\n" + prov.logs())
+            text = prov.log_text()[mark:]
+            delays = [int(d) for d in RE_RETRY.findall(text)]
+            h.log("provider retry delays (ms): %s" % delays)
+            self.assertGreaterEqual(count(RE_REFUSED, text), 6,
+                                    "refused connection attempts are logged\n" + text)
+            self.assertTrue(all(1 <= d <= BACKOFF_CAP_MS for d in delays),
+                            "a retry delay beyond the %d ms cap: %s" % (BACKOFF_CAP_MS, delays))
+            self.assertLessEqual(delays[0], BACKOFF_MIN_MS, "the first retry comes quickly: %s" % delays)
+            for k in range(6):  # step k is 100 * 2^k ms; a delay is half to all of it
+                step = BACKOFF_MIN_MS << k
+                self.assertTrue(step // 2 <= delays[k] <= step, "retry %d: %s" % (k + 1, delays))
+            self.assertGreaterEqual(delays[6], BACKOFF_CAP_MS // 2,
+                                    "the backoff grows to its cap: %s" % delays)
+            self.restart_service(svc, prov, mark, "restart 1")
+
+            # 2: at once again. The connection lived less than 10 s, so the
+            # backoff is not reset (WF_STABLE_US): still one capped step at most.
+            mark = self.stop_service(svc, prov)
+            self.restart_service(svc, prov, mark, "restart 2")
+
+            # the provider still exits 0 on SIGTERM, the service still unmounts
+            self.assertEqual(prov.stop(signal.SIGTERM), 0, "provider exit status\n" + prov.logs())
+            self.assertEqual(svc.stop(signal.SIGTERM, timeout=15), 0, svc.log_tail())
+            self.assertFalse(h.is_mounted(svc.mountpoint))
+        finally:
+            try:
+                if prov is not None:
+                    prov.cleanup()
+            finally:
+                svc.cleanup()
+
+    def test_no_reconnect_exits_when_service_goes_away(self):
+        svc = h.Service()
+        prov = None
+        try:
+            svc.start()
+            prov = h.Provider(svc, verbose=False, extra_args=["--no-reconnect"])
+            populate(prov.directory)
+            prov.start()
+            self.assertEqual(read_file(svc), CONTENT)
+            self.assertEqual(svc.stop(signal.SIGTERM, timeout=15), 0, svc.log_tail())
+            rc = prov.wait_exit(10)
+            text = prov.log_text()
+            self.assertNotEqual(rc, 0, "--no-reconnect: exit status after the service went away\n" + text)
+            self.assertEqual(rc, 1, "EXIT_FAILURE, not a signal or a crash\n" + text)
+            self.assertRegex(text, RE_DISCONNECTED)
+            self.assertRegex(text, RE_GIVING_UP)
+            self.assertIsNone(RE_RETRY.search(text), "--no-reconnect must not retry\n" + text)
+        finally:
+            try:
+                if prov is not None:
+                    prov.cleanup()
+            finally:
+                svc.cleanup()
+
+    def test_no_reconnect_exits_without_service(self):
+        with h.TempDir() as d:
+            populate(d)
+            prov = h.Provider(url="ws://127.0.0.1:%d/" % h.free_port(), directory=d,
+                              verbose=False, extra_args=["--no-reconnect"])
+            try:
+                prov.start(wait_for_content=False)
+                rc = prov.wait_exit(10)
+                text = prov.log_text()
+                self.assertEqual(rc, 1, "--no-reconnect without a service\n" + text)
+                self.assertRegex(text, RE_REFUSED)
+                self.assertRegex(text, RE_GIVING_UP)
+                self.assertIsNone(RE_RETRY.search(text), text)
+            finally:
+                prov.cleanup()
+
+    def test_reconnect_waits_for_a_late_service(self):
+        """Started before the service, the provider attaches once it is there."""
+        port = h.free_port()
+        svc = h.Service(port=port)
+        prov = h.Provider(svc, verbose=False)
+        try:
+            populate(prov.directory)
+            prov.start(wait_for_content=False)
+            h.wait_until(lambda: count(RE_RETRY, prov.log_text()) >= 3, 10,
+                         "the provider to retry without a service", logs=prov.logs)
+            svc.start()
+            dt = self.wait_listed(svc, prov, BACKOFF_CAP_MS / 1000.0 + SLACK,
+                                  "the provider to attach to the late service")
+            h.log("late service: provider attached %.2fs after the service listened" % dt)
+            self.assertEqual(read_file(svc), CONTENT)
+            self.assertEqual(count(RE_CONNECTED, prov.log_text()), 1, prov.log_text())
+        finally:
+            try:
+                prov.cleanup()
+            finally:
+                svc.cleanup()
+
+
+if __name__ == "__main__":
+    h.main()
