@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Smoke test of the benchmark: `bench/run --small --runs 1` completes quickly.
+
+Runs the benchmark with tiny sizes against the built programs (webfuse and
+the local directory; no sshfs), and checks that it finishes within the
+bound, prints the table header and a number in the webfuse and local
+columns of every row, counts the provider's requests, writes the CSV, and
+leaves no mount, process or temporary file behind. No performance target is
+checked here: the figures of a debug or sanitizer build mean nothing.
+"""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wfharness as h  # noqa: E402
+
+BENCH = os.path.join(h.SOURCE_DIR, "bench", "run")
+BOUND = h.env_int("WF_BENCH_SMOKE_BOUND", 50)  # seconds
+
+ROWS = [
+    "sequential read",
+    "sequential write (fsync+close)",
+    "stat all small files, cold",
+    "stat all small files, warm",
+    "read all small files",
+    "parallel read, aggregate",
+]
+STEPS = ["seq_read", "seq_write", "stat_cold", "stat_warm", "small_read", "par_read"]
+NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+
+
+class BenchSmoke(unittest.TestCase):
+    def setUp(self):
+        h.require_binaries()
+        if not os.access(BENCH, os.X_OK):
+            self.fail("%s is missing or not executable" % BENCH)
+        self.tmp = tempfile.mkdtemp(prefix="wf-bench-smoke-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.tmp]))
+
+    def test_small_run(self):
+        csv_path = os.path.join(self.tmp, "out.csv")
+        work_parent = os.path.join(self.tmp, "work")
+        os.mkdir(work_parent)
+        argv = [BENCH, "--small", "--runs", "1", "--no-sshfs", "--no-chart",
+                "--build-dir", h.BUILD_DIR, "--dir", work_parent, "--csv", csv_path]
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=BOUND + 30)
+        except subprocess.TimeoutExpired as e:
+            self.fail("bench/run --small did not finish within %ds:\n%s"
+                      % (BOUND + 30, (e.stdout or b"").decode("utf-8", "replace")))
+        elapsed = time.monotonic() - t0
+        out = r.stdout.decode("utf-8", "replace")
+        print(out)
+        self.assertEqual(r.returncode, 0, "bench/run failed:\n" + out)
+        self.assertLess(elapsed, BOUND, "bench/run --small took %.1fs" % elapsed)
+
+        # the table: header, then one row per figure with numbers for both targets
+        self.assertRegex(out, r"(?m)^\s+figure\s+unit\s+webfuse\s+local\s+wf/local\s+target")
+        for label in ROWS:
+            m = re.search(r"(?m)^\s+%s\s+(MB/s|s)\s+(%s)\s+(%s)\s+(%s)x\s" %
+                          (re.escape(label), NUMBER, NUMBER, NUMBER), out)
+            self.assertIsNotNone(m, "no figures for %r in:\n%s" % (label, out))
+            self.assertGreater(float(m.group(2)), 0.0, label)
+            self.assertGreater(float(m.group(3)), 0.0, label)
+        for label in ("peak RSS, mounting side", "peak RSS, serving side"):
+            self.assertRegex(out, r"(?m)^\s+%s\s+MiB\s+%s\s" % (re.escape(label), NUMBER))
+        self.assertIn("sshfs", out)  # says it was skipped or measured; never silent
+        # CPU per process per step
+        self.assertRegex(out, r"(?m)^\s+seq_read\s+webfuse\s+%s\s+client %s .*service %s .*provider %s"
+                         % (NUMBER, NUMBER, NUMBER, NUMBER))
+        # request counts: reading 4 MiB takes read requests, the walk readdirs
+        self.assertIn("requests the provider answered per step", out)
+        self.assertRegex(out, r"(?m)^\s+small_read(\s+[0-9]+)+\s+[0-9.]+$")
+
+        # CSV: a median per step and target
+        with open(csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        medians = {(x["target"], x["step"]) for x in rows if x["kind"] == "median"}
+        for step in STEPS:
+            for target in ("webfuse", "local"):
+                self.assertIn((target, step), medians)
+        req = {x["metric"]: int(x["value"]) for x in rows
+               if x["kind"] == "requests" and x["step"] == "seq_read"}
+        self.assertGreater(req.get("read", 0), 0, "no read requests counted")
+
+        # nothing left behind
+        self.assertEqual(os.listdir(work_parent), [], "temporary files left behind")
+        with open("/proc/self/mountinfo") as f:
+            self.assertNotIn(work_parent, f.read(), "a mount was left behind")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
