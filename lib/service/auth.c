@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -91,13 +92,32 @@ int wf_auth_run(const char *program, const char *credential, size_t len, int tim
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-int wf_origin_allowed(const char *origin, const char *host, int tls,
+/* Host header without its port names this service: an IP literal,
+ * "localhost" or the configured vhost. */
+static int host_is_ours(const char *host, const char *vhost)
+{
+    char name[256];
+    size_t len = strlen(host);
+    if (len >= sizeof name)
+        return 0;
+    memcpy(name, host, len + 1);
+    if (name[0] == '[') /* [v6]:port */
+        return strchr(name, ']') != NULL;
+    char *colon = strrchr(name, ':');
+    if (colon)
+        *colon = '\0';
+    struct in_addr a4;
+    return inet_pton(AF_INET, name, &a4) == 1 || strcasecmp(name, "localhost") == 0 ||
+           (vhost && strcasecmp(name, vhost) == 0);
+}
+
+int wf_origin_allowed(const char *origin, const char *host, int tls, const char *vhost,
                       const char *const *allowed, size_t allowed_count)
 {
     for (size_t i = 0; i < allowed_count; i++)
         if (allowed[i] && strcasecmp(origin, allowed[i]) == 0)
             return 1;
-    if (!host || !*host)
+    if (!host || !*host || !host_is_ours(host, vhost))
         return 0;
     char own[512];
     int n = snprintf(own, sizeof own, "%s://%s", tls ? "https" : "http", host);

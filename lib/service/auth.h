@@ -12,9 +12,11 @@
  * within timeout_ms; -1 otherwise (it is killed if still running). */
 int wf_auth_run(const char *program, const char *credential, size_t len, int timeout_ms);
 
-/* 1 if a browser Origin may connect: it equals the service's own origin
- * (scheme + Host header) or one of the allowed ones. */
-int wf_origin_allowed(const char *origin, const char *host, int tls,
+/* 1 if a browser Origin may connect: it is one of the allowed ones, or the
+ * service's own origin (scheme + Host header) where Host names the service:
+ * an IP address, "localhost" or the vhost name. Trusting any Host would let a
+ * DNS-rebinding page (evil.example resolving to the device) pass as same-origin. */
+int wf_origin_allowed(const char *origin, const char *host, int tls, const char *vhost,
                       const char *const *allowed, size_t allowed_count);
 
 #endif

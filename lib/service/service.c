@@ -36,26 +36,28 @@ void wf_service_close_provider(struct wf_service *s, const char *why)
 }
 
 /* Copies header NAME ("X-Auth-Token", "Authorization", ...) into buf; returns
- * its length or -1 when absent. An Authorization scheme ("Bearer ") is
+ * its length or -1 when absent. lws parses the headers it knows into tokens
+ * (x-auth-token and authorization among them) and keeps the others as custom
+ * headers, so both are searched. An Authorization scheme ("Bearer ") is
  * dropped: the authenticator sees the token only. */
 static int copy_header(struct lws *wsi, const char *name, char *buf, int cap)
 {
-    int n;
-    if (strcasecmp(name, "Authorization") == 0) {
-        n = lws_hdr_copy(wsi, buf, cap, WSI_TOKEN_HTTP_AUTHORIZATION);
-    } else {
-        char key[128];
-        int klen = snprintf(key, sizeof key, "%s:", name);
-        if (klen <= 0 || klen >= (int)sizeof key)
-            return -1;
-        for (char *p = key; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        if (lws_hdr_custom_length(wsi, key, klen) < 0)
-            return -1;
-        n = lws_hdr_custom_copy(wsi, buf, cap, key, klen);
+    char key[128];
+    int klen = snprintf(key, sizeof key, "%s:", name);
+    if (klen <= 0 || klen >= (int)sizeof key)
+        return -1;
+    for (char *p = key; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    int n = -1;
+    for (int t = 0; t < WSI_TOKEN_COUNT && n < 0; t++) {
+        const char *known = (const char *)lws_token_to_string((enum lws_token_indexes)t);
+        if (known && strcmp(known, key) == 0 && lws_hdr_total_length(wsi, (enum lws_token_indexes)t) > 0)
+            n = lws_hdr_copy(wsi, buf, cap, (enum lws_token_indexes)t);
     }
-    if (n <= 0)
-        return n == 0 ? 0 : -1;
+    if (n < 0 && lws_hdr_custom_length(wsi, key, klen) >= 0)
+        n = lws_hdr_custom_copy(wsi, buf, cap, key, klen);
+    if (n < 0)
+        return -1;
     if (strncasecmp(buf, "Bearer ", 7) == 0) {
         memmove(buf, buf + 7, (size_t)n - 6);
         n -= 7;
@@ -71,7 +73,7 @@ static int check_origin(struct wf_service *s, struct lws *wsi)
     if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0 ||
         lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) < 0)
         host[0] = '\0', origin[0] = '\0';
-    if (origin[0] && wf_origin_allowed(origin, host, s->cfg.cert_path != NULL,
+    if (origin[0] && wf_origin_allowed(origin, host, s->cfg.cert_path != NULL, s->cfg.vhost,
                                        s->cfg.allowed_origins, s->cfg.allowed_origin_count))
         return 0;
     wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", origin);

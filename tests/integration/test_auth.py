@@ -195,7 +195,6 @@ class AuthTest(unittest.TestCase):
         self.assert_admitted(svc, prov)
         self.assertEqual(self.auth_runs(), [TOKEN])
 
-    @unittest.expectedFailure  # BUG: see test_custom_header_checked_at_handshake
     def test_x_auth_token_checked_at_handshake(self):
         """With --wf-auth-header X-Auth-Token the token is taken from the
         handshake: no getcreds, and a wrong token gets no WebSocket at all.

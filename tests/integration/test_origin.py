@@ -79,6 +79,16 @@ class OriginTest(unittest.TestCase):
         # scheme and host compare without regard to case, like browsers do
         self.assert_admitted(svc, "HTTP://LOCALHOST:%d" % svc.port, "localhost:%d" % svc.port)
 
+    def test_dns_rebinding_refused(self):
+        # a page on evil.example whose name now resolves to the device: Origin
+        # and Host agree, but the Host does not name this service
+        svc = self.service()
+        rebound = "evil.example:%d" % svc.port
+        self.assert_refused(svc, "http://" + rebound, rebound)
+        # the configured vhost name is this service's own
+        svc2 = self.service("--wf-vhost", "device.lan")
+        self.assert_admitted(svc2, "http://device.lan:%d" % svc2.port, "device.lan:%d" % svc2.port)
+
     def test_no_origin_admitted(self):
         svc = self.service()
         self.assert_admitted(svc, None)
