@@ -232,7 +232,13 @@ static int timespec_of(struct wf_time t, struct timespec *ts)
 int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const uint8_t *buf, size_t len)
 {
     struct wf_msg req;
-    int st = wf_decode(buf, len, &req);
+    /* A response type is not a request we know: answer "unknown", whatever
+     * its body (decoding it as a response could fail and drop the link). */
+    int st = len >= 5 && (buf[4] & WF_RESPONSE) ? WF_ERR_UNKNOWN_TYPE : wf_decode(buf, len, &req);
+    if (st == WF_ERR_UNKNOWN_TYPE && len >= 5) {
+        req.id = ((uint32_t)buf[0] << 24) | ((uint32_t)buf[1] << 16) | ((uint32_t)buf[2] << 8) | buf[3];
+        req.type = buf[4];
+    }
     struct wf_msg resp;
     memset(&resp, 0, sizeof resp);
     resp.id = req.id;

@@ -91,6 +91,17 @@ static void fill_stat(struct stat *st, const struct wf_attr *a, fuse_ino_t ino)
     st->st_ctim.tv_nsec = a->ctime.nsec;
 }
 
+/* Attributes the kernel can take: a known file type, and a directory for
+ * the root (anything else makes the kernel mark the root bad until remount). */
+static bool attr_usable(fuse_ino_t ino, const struct wf_attr *a)
+{
+    mode_t type = wf_mode_from_wire(a->mode) & S_IFMT;
+    if (ino == WF_ROOT_INO)
+        return type == S_IFDIR;
+    return type == S_IFREG || type == S_IFDIR || type == S_IFLNK || type == S_IFCHR ||
+           type == S_IFBLK || type == S_IFIFO || type == S_IFSOCK;
+}
+
 /* A file with several names has one node per name here, so another name's
  * cached attributes (and pages) could go stale: such files are not cached. */
 static double attr_timeout_for(const struct wf_service *s, const struct wf_attr *a)
@@ -117,6 +128,11 @@ static void forget_handle(struct wf_service *s, struct wf_file *f, const char *p
 
 static void reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_attr *a)
 {
+    if (!attr_usable(0, a)) {
+        wf_warn("provider sent an invalid file type (mode 0%o) for %s", (unsigned)a->mode, op->name);
+        fuse_reply_err(op->req, EIO);
+        return;
+    }
     struct wf_node *n = wf_nodes_lookup(&s->nodes, op->parent, op->name);
     if (!n) {
         fuse_reply_err(op->req, ENOMEM);
@@ -220,7 +236,10 @@ static void wf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 
 static void attr_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
-    if (resp) {
+    if (resp && !attr_usable(op->ino, &resp->attr)) {
+        wf_warn("provider sent an invalid file type (mode 0%o)", (unsigned)resp->attr.mode);
+        fuse_reply_err(op->req, EIO);
+    } else if (resp) {
         struct stat st;
         fill_stat(&st, &resp->attr, op->ino);
         fuse_reply_attr(op->req, &st, attr_timeout_for(s, &resp->attr));
@@ -624,7 +643,7 @@ static size_t add_entry(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, co
         size_t need = fuse_add_direntry(req, buf, room, name, &e.attr, (off_t)i + 1);
         return need <= room ? need : 0;
     }
-    const struct wf_attr *a = i >= 2 && d->attrs && d->attrs[i - 2].mode ? &d->attrs[i - 2] : NULL;
+    const struct wf_attr *a = i >= 2 && d->attrs && attr_usable(0, &d->attrs[i - 2]) ? &d->attrs[i - 2] : NULL;
     if (a && !(n = wf_nodes_lookup(&s->nodes, ino, name)))
         a = NULL;
     if (a) {

@@ -101,11 +101,6 @@ class HostileProviderTest(unittest.TestCase):
         check_real_provider_serves(self, self.svc)
         self.assertTrue(self.svc.alive(), self.svc.log_tail())
 
-    def root_poisoned(self):
-        """True when the mount root answers EIO with no provider attached: the
-        known lib/service bug (see test_root_reported_as_file...)."""
-        return h.errno_of(os.listdir, self.svc.mountpoint) == errno.EIO
-
     def garbage_round(self, seed):
         with Poker(self.svc, TIMEOUT + 3) as poker:
             bad = self.run_bad("garbage", "--seed", seed, "--count", 400, max_seconds=40)
@@ -120,19 +115,12 @@ class HostileProviderTest(unittest.TestCase):
         self.assertTrue(self.svc.alive(), self.svc.log_tail())
         bad.cleanup()
         time.sleep(0.5)
-        if self.root_poisoned() and os.environ.get("WF_STRICT_HOSTILE", "") != "1":
-            # A garbage getattr answer for "/" with a non-directory mode made
-            # the kernel mark the root inode bad. Known service bug, pinned by
-            # the expected failure below; WF_STRICT_HOSTILE=1 fails here instead.
-            return False
         # the garbage provider is gone: the mount is empty again
         h.wait_until(lambda: self.svc.listdir(timeout=5) == [], 10, "the mount to empty",
                      logs=self.svc.log_tail)
         self.assert_service_fine()
-        return True
 
     def test_garbage(self):
-        poisoned = []
         for seed in (1, 2, 3):
             with self.subTest(seed=seed):
                 if seed != 1:  # a fresh service per seed
@@ -140,11 +128,7 @@ class HostileProviderTest(unittest.TestCase):
                     self.svc = h.Service(timeout=TIMEOUT)
                     self.svc.start()
                     self.addCleanup(self.svc.cleanup)
-                if not self.garbage_round(seed):
-                    poisoned.append(seed)
-        if poisoned:
-            self.skipTest("seeds %s poisoned the mount root (known lib/service bug: a non-directory "
-                          "mode for '/' reaches the kernel); everything else held" % poisoned)
+                self.garbage_round(seed)
 
     def test_fragments(self):
         with Poker(self.svc, TIMEOUT + 3) as poker:
@@ -157,13 +141,10 @@ class HostileProviderTest(unittest.TestCase):
         self.assertIn(errno.EIO, poker.errors)
         self.assert_service_fine()
 
-    @unittest.expectedFailure
     def test_root_reported_as_file_does_not_poison_the_mount(self):
-        """KNOWN BUG (lib/service/fs_ops.c attr_done): a provider that answers
-        getattr "/" with a non-directory mode gets it passed to the kernel,
-        which marks the root inode bad (type change): every call on the mount
-        then fails with EIO, for good, also with later providers. The garbage
-        test hits this by chance (a bit flip in a root getattr answer)."""
+        """A provider that answers getattr "/" with a non-directory mode gets
+        EIO; passed on, the kernel would mark the root inode bad (type change)
+        and the mount would fail with EIO for good, also with later providers."""
         bad = self.run_bad("silent", "--answer-after", 1, "--root-mode", "100644")
         bad.wait_event("connected")
         h.errno_of(os.stat, self.svc.mountpoint)
