@@ -48,13 +48,14 @@ static void usage(FILE *out)
             "      --reconnect       reconnect when the connection fails or ends (default)\n"
             "      --no-reconnect    exit instead\n"
             "  -v, --verbose         log every request\n"
+            "      --syslog          log to syslog instead of stderr\n"
             "  -h, --help            show this help\n"
             "      --version         show the version\n");
 }
 
 int main(int argc, char **argv)
 {
-    enum { OPT_RECONNECT = 256, OPT_NO_RECONNECT, OPT_VERSION };
+    enum { OPT_RECONNECT = 256, OPT_NO_RECONNECT, OPT_VERSION, OPT_SYSLOG };
     static const struct option longopts[] = {
         { "url", required_argument, NULL, 'u' },
         { "path", required_argument, NULL, 'p' },
@@ -64,12 +65,13 @@ int main(int argc, char **argv)
         { "reconnect", no_argument, NULL, OPT_RECONNECT },
         { "no-reconnect", no_argument, NULL, OPT_NO_RECONNECT },
         { "verbose", no_argument, NULL, 'v' },
+        { "syslog", no_argument, NULL, OPT_SYSLOG },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
     const char *url = NULL, *path = ".", *ca_path = NULL, *token = NULL;
-    int read_only = 0, reconnect = 1, verbose = 0;
+    int read_only = 0, reconnect = 1, verbose = 0, use_syslog = 0;
 
     int c;
     while ((c = getopt_long(argc, argv, "u:p:a:t:rvh", longopts, NULL)) != -1) {
@@ -82,12 +84,13 @@ int main(int argc, char **argv)
         case 'v': verbose = 1; break;
         case OPT_RECONNECT: reconnect = 1; break;
         case OPT_NO_RECONNECT: reconnect = 0; break;
+        case OPT_SYSLOG: use_syslog = 1; break;
         case 'h': usage(stdout); return EXIT_SUCCESS;
         case OPT_VERSION: printf("webfuse_provider %s\n", WF_VERSION); return EXIT_SUCCESS;
         default: usage(stderr); return EXIT_FAILURE;
         }
     }
-    wf_log_setup("webfuse_provider", verbose ? WF_LOG_DEBUG : WF_LOG_INFO, 0);
+    wf_log_setup("webfuse_provider", verbose ? WF_LOG_DEBUG : WF_LOG_INFO, use_syslog);
     lws_set_log_level(verbose ? (LLL_ERR | LLL_WARN) : LLL_ERR, lws_log_to_wf);
 
     if (optind < argc) {
