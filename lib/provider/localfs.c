@@ -534,9 +534,11 @@ static int lfs_unlink(void *ud, const char *path)
     LFS_RET(unlinkat(at.dirfd, at.name, 0));
 }
 
-static int lfs_read(void *ud, const char *path, char *buf, size_t size, off_t offset, uint64_t fh)
+/* pread/pwrite through the handle, or through a file opened for this one
+ * call when the service sent none; loops over short transfers. */
+static int lfs_io(struct wf_localfs *fs, const char *path, uint64_t fh, char *buf, size_t size,
+                  off_t offset, int writing)
 {
-    struct wf_localfs *fs = ud;
     int fd, tmp = -1;
     if (fh != WF_NO_FILE_HANDLE) {
         fd = lfs_handle_fd(fs, fh);
@@ -544,7 +546,7 @@ static int lfs_read(void *ud, const char *path, char *buf, size_t size, off_t of
             return fd;
     } else {
         LFS_RESOLVE(fs, path, at);
-        tmp = fd = lfs_open_regular(&at, O_RDONLY);
+        tmp = fd = lfs_open_regular(&at, writing ? O_WRONLY : O_RDONLY);
         lfs_release_at(&at);
         if (fd < 0)
             return fd;
@@ -554,7 +556,8 @@ static int lfs_read(void *ud, const char *path, char *buf, size_t size, off_t of
     size_t done = 0;
     int rc = 0;
     while (done < size) {
-        ssize_t n = pread(fd, buf + done, size - done, offset + (off_t)done);
+        ssize_t n = writing ? pwrite(fd, buf + done, size - done, offset + (off_t)done)
+                            : pread(fd, buf + done, size - done, offset + (off_t)done);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -570,42 +573,17 @@ static int lfs_read(void *ud, const char *path, char *buf, size_t size, off_t of
     return (rc < 0 && done == 0) ? rc : (int)done;
 }
 
+static int lfs_read(void *ud, const char *path, char *buf, size_t size, off_t offset, uint64_t fh)
+{
+    return lfs_io(ud, path, fh, buf, size, offset, 0);
+}
+
 static int lfs_write(void *ud, const char *path, const char *buf, size_t size, off_t offset, uint64_t fh)
 {
     struct wf_localfs *fs = ud;
     if (fs->read_only)
         return -EROFS;
-    int fd, tmp = -1;
-    if (fh != WF_NO_FILE_HANDLE) {
-        fd = lfs_handle_fd(fs, fh);
-        if (fd < 0)
-            return fd;
-    } else {
-        LFS_RESOLVE(fs, path, at);
-        tmp = fd = lfs_open_regular(&at, O_WRONLY);
-        lfs_release_at(&at);
-        if (fd < 0)
-            return fd;
-    }
-    if (size > INT32_MAX)
-        size = INT32_MAX;
-    size_t done = 0;
-    int rc = 0;
-    while (done < size) {
-        ssize_t n = pwrite(fd, buf + done, size - done, offset + (off_t)done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        done += (size_t)n;
-    }
-    if (tmp >= 0)
-        close(tmp);
-    return (rc < 0 && done == 0) ? rc : (int)done;
+    return lfs_io(fs, path, fh, (char *)buf, size, offset, 1); /* not written to when writing */
 }
 
 static int lfs_mkdir(void *ud, const char *path, mode_t mode)
