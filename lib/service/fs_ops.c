@@ -71,6 +71,15 @@ static void send_for(struct wf_service *s, struct wf_op *op, struct wf_msg *m, f
     wf_send(s, op, m, done);
 }
 
+/* The usual shape: a new op for (ino) or (parent, name), one request. */
+static void request(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name,
+                    struct wf_msg *m, wf_op_done done)
+{
+    struct wf_op *op = new_op(req, ino, parent, name);
+    if (op)
+        send_for(svc(req), op, m, name ? parent : ino, name, done);
+}
+
 static void fill_stat(struct stat *st, const struct wf_attr *a, fuse_ino_t ino)
 {
     memset(st, 0, sizeof *st);
@@ -182,38 +191,26 @@ static void wf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_entry(req, &e);
         return;
     }
-    struct wf_op *op = new_op(req, 0, parent, name);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_GETATTR };
-    send_for(s, op, &m, parent, name, entry_done);
+    request(req, 0, parent, name, &m, entry_done);
 }
 
 static void wf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-    struct wf_op *op = new_op(req, 0, parent, name);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_MKNOD, .mode = wf_mode_to_wire(mode), .rdev = rdev };
-    send_for(svc(req), op, &m, parent, name, stat_new_entry);
+    request(req, 0, parent, name, &m, stat_new_entry);
 }
 
 static void wf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-    struct wf_op *op = new_op(req, 0, parent, name);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_MKDIR, .mode = wf_mode_to_wire(mode) };
-    send_for(svc(req), op, &m, parent, name, stat_new_entry);
+    request(req, 0, parent, name, &m, stat_new_entry);
 }
 
 static void wf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
 {
-    struct wf_op *op = new_op(req, 0, parent, name);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_SYMLINK, .path2 = wf_str_of(target) };
-    send_for(svc(req), op, &m, parent, name, stat_new_entry);
+    request(req, 0, parent, name, &m, stat_new_entry);
 }
 
 static void wf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -261,11 +258,8 @@ static void wf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
             fuse_reply_err(req, ENOENT);
         return;
     }
-    struct wf_op *op = new_op(req, ino, 0, NULL);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_GETATTR };
-    send_for(s, op, &m, ino, NULL, attr_done);
+    request(req, ino, 0, NULL, &m, attr_done);
 }
 
 static uint64_t handle_of(struct wf_service *s, const struct fuse_file_info *fi)
@@ -351,11 +345,8 @@ static void readlink_done(struct wf_service *s, struct wf_op *op, const struct w
 
 static void wf_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-    struct wf_op *op = new_op(req, ino, 0, NULL);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_READLINK };
-    send_for(svc(req), op, &m, ino, NULL, readlink_done);
+    request(req, ino, 0, NULL, &m, readlink_done);
 }
 
 /* ---- names ---- */
@@ -369,20 +360,14 @@ static void remove_done(struct wf_service *s, struct wf_op *op, const struct wf_
 
 static void wf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    struct wf_op *op = new_op(req, 0, parent, name);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_UNLINK };
-    send_for(svc(req), op, &m, parent, name, remove_done);
+    request(req, 0, parent, name, &m, remove_done);
 }
 
 static void wf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    struct wf_op *op = new_op(req, 0, parent, name);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_RMDIR };
-    send_for(svc(req), op, &m, parent, name, remove_done);
+    request(req, 0, parent, name, &m, remove_done);
 }
 
 struct rename_ctx {
@@ -592,11 +577,8 @@ static void wf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
     uint64_t handle;
     if (check_file(req, fi, &handle) != 0)
         return;
-    struct wf_op *op = new_op(req, ino, 0, NULL);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_FSYNC, .datasync = datasync != 0, .handle = handle };
-    send_for(svc(req), op, &m, ino, NULL, reply_status);
+    request(req, ino, 0, NULL, &m, reply_status);
 }
 
 /* ---- directories ---- */
@@ -789,11 +771,8 @@ static void wf_statfs(fuse_req_t req, fuse_ino_t ino)
         fuse_reply_statfs(req, &st);
         return;
     }
-    struct wf_op *op = new_op(req, ino, 0, NULL);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_STATFS };
-    send_for(s, op, &m, ino, NULL, statfs_done);
+    request(req, ino, 0, NULL, &m, statfs_done);
 }
 
 static void wf_access(fuse_req_t req, fuse_ino_t ino, int mask)
@@ -803,11 +782,8 @@ static void wf_access(fuse_req_t req, fuse_ino_t ino, int mask)
         fuse_reply_err(req, ino == WF_ROOT_INO ? 0 : ENOENT);
         return;
     }
-    struct wf_op *op = new_op(req, ino, 0, NULL);
-    if (!op)
-        return;
     struct wf_msg m = { .type = WF_ACCESS, .access = wf_access_to_wire(mask) };
-    send_for(s, op, &m, ino, NULL, reply_status);
+    request(req, ino, 0, NULL, &m, reply_status);
 }
 
 static void wf_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
