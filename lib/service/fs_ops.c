@@ -131,6 +131,25 @@ static void empty_root(const struct wf_service *s, struct stat *st)
     st->st_gid = getgid();
 }
 
+static void track(struct wf_service *s, struct wf_open *o)
+{
+    struct wf_open *head = &s->open_items;
+    if (!head->next)
+        head->next = head->prev = head;
+    o->next = head->next;
+    o->prev = head;
+    head->next->prev = o;
+    head->next = o;
+}
+
+static void untrack(struct wf_open *o)
+{
+    o->prev->next = o->next;
+    o->next->prev = o->prev;
+}
+
+static void free_dir(struct wf_dir *d);
+
 static void forget_handle(struct wf_service *s, struct wf_file *f, const char *path);
 
 /* ---- entries: lookup and everything that creates a name ---- */
@@ -334,9 +353,10 @@ static void wf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 
 static void readlink_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
-    char *target = resp ? strndup(resp->path2.data, resp->path2.len) : NULL;
-    if (target && strlen(target) == resp->path2.len)
-        fuse_reply_readlink(op->req, target);
+    char *target = NULL;
+    if (resp && (target = malloc((size_t)resp->path2.len + 1)) &&
+        wf_str_copy(resp->path2, target, (size_t)resp->path2.len + 1) == 0)
+        fuse_reply_readlink(op->req, target); /* no NUL inside, and terminated */
     else
         fuse_reply_err(op->req, resp ? EIO : -err);
     free(target);
@@ -427,6 +447,7 @@ static void forget_handle(struct wf_service *s, struct wf_file *f, const char *p
         if (op)
             wf_send(s, op, &m, ignore_reply);
     }
+    untrack(&f->link);
     free(f);
 }
 
@@ -436,6 +457,8 @@ static struct wf_file *new_file(struct wf_service *s, const struct wf_msg *resp)
     if (f) {
         f->handle = resp->handle;
         f->generation = s->generation;
+        f->link.is_dir = false;
+        track(s, &f->link);
     }
     return f;
 }
@@ -590,9 +613,11 @@ static void wf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, ENOMEM);
         return;
     }
+    d->link.is_dir = true;
+    track(svc(req), &d->link);
     fi->fh = (uintptr_t)d;
     if (fuse_reply_open(req, fi) != 0)
-        free(d);
+        free_dir(d);
 }
 
 static void clear_dir(struct wf_dir *d)
@@ -604,11 +629,30 @@ static void clear_dir(struct wf_dir *d)
     d->count = 0;
 }
 
-static void wf_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void free_dir(struct wf_dir *d)
 {
-    struct wf_dir *d = (struct wf_dir *)(uintptr_t)fi->fh;
+    untrack(&d->link);
     clear_dir(d);
     free(d);
+}
+
+void wf_free_open_items(struct wf_service *s)
+{
+    struct wf_open *head = &s->open_items;
+    while (head->next && head->next != head) {
+        struct wf_open *o = head->next;
+        if (o->is_dir) {
+            free_dir((struct wf_dir *)o);
+        } else {
+            untrack(o);
+            free(o);
+        }
+    }
+}
+
+static void wf_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    free_dir((struct wf_dir *)(uintptr_t)fi->fh);
     fuse_reply_err(req, 0);
 }
 

@@ -386,6 +386,7 @@ void wf_service_destroy(struct wf_service *s)
         fuse_session_unmount(s->se);
         fuse_session_destroy(s->se);
     }
+    wf_free_open_items(s); /* the kernel sends no release for what was open at unmount */
     free(s->fbuf.mem);
     wf_nodes_cleanup(&s->nodes);
     free(s->http_mount);

@@ -22,7 +22,15 @@ struct wf_op;
  * err holds its result translated to a host value (negated errno or >= 0). */
 typedef void (*wf_op_done)(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err);
 
+/* Open files and directories are linked into the service, so what the
+ * kernel still holds at unmount (it sends no release then) is freed too. */
+struct wf_open {
+    struct wf_open *prev, *next;
+    bool is_dir;
+};
+
 struct wf_dir {
+    struct wf_open link; /* first member */
     char *names;           /* NUL-separated */
     struct wf_attr *attrs; /* one per name when the provider sent them (readdir extension) */
     size_t count;
@@ -32,6 +40,7 @@ struct wf_dir {
 /* An open file: the provider's handle and the connection it belongs to, so a
  * handle never reaches a later provider. */
 struct wf_file {
+    struct wf_open link; /* first member */
     uint64_t handle;
     unsigned generation;
 };
@@ -73,6 +82,7 @@ struct wf_service {
     time_t started;
 
     struct wf_nodes nodes;
+    struct wf_open open_items; /* list head: open files and directories */
     double attr_timeout, entry_timeout, negative_timeout;
 
     /* the attached provider, if any */
@@ -100,6 +110,7 @@ void wf_fail_all(struct wf_service *s, int err);
 
 /* fs_ops.c */
 extern const struct fuse_lowlevel_ops wf_fs_ops;
+void wf_free_open_items(struct wf_service *s);
 void wf_provider_lost(struct wf_service *s);
 
 /* service.c */
