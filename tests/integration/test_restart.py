@@ -23,7 +23,6 @@ leaks and nothing else; any other sanitizer report fails it.
 
 import errno
 import os
-import re
 import signal
 import sys
 import time
