@@ -48,7 +48,9 @@ class BenchSmoke(unittest.TestCase):
         csv_path = os.path.join(self.tmp, "out.csv")
         work_parent = os.path.join(self.tmp, "work")
         os.mkdir(work_parent)
-        argv = [BENCH, "--small", "--runs", "1", "--no-sshfs", "--no-chart",
+        # run it with this interpreter: a wrapper such as a pyenv shim would
+        # not pass on the kill that a timeout sends
+        argv = [sys.executable, BENCH, "--small", "--runs", "1", "--no-sshfs", "--no-chart",
                 "--build-dir", h.BUILD_DIR, "--dir", work_parent, "--csv", csv_path]
         t0 = time.monotonic()
         try:
