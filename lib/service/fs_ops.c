@@ -100,11 +100,14 @@ static void fill_stat(struct stat *st, const struct wf_attr *a, fuse_ino_t ino)
     st->st_ctim.tv_nsec = a->ctime.nsec;
 }
 
-/* Attributes the kernel can take: a known file type, and a directory for
- * the root (anything else makes the kernel mark the root bad until remount). */
+/* Attributes the kernel can take: a known file type, a size that fits off_t,
+ * and a directory for the root (the kernel marks an inode with anything else
+ * bad; for the root that lasts until remount). */
 static bool attr_usable(fuse_ino_t ino, const struct wf_attr *a)
 {
     mode_t type = wf_mode_from_wire(a->mode) & S_IFMT;
+    if (a->size > (uint64_t)INT64_MAX)
+        return false;
     if (ino == WF_ROOT_INO)
         return type == S_IFDIR;
     return type == S_IFREG || type == S_IFDIR || type == S_IFLNK || type == S_IFCHR ||
@@ -157,7 +160,7 @@ static void forget_handle(struct wf_service *s, struct wf_file *f, const char *p
 static void reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_attr *a)
 {
     if (!attr_usable(0, a)) {
-        wf_warn("provider sent an invalid file type (mode 0%o) for %s", (unsigned)a->mode, op->name);
+        wf_warn("provider sent unusable attributes (mode 0%o) for %s", (unsigned)a->mode, op->name);
         fuse_reply_err(op->req, EIO);
         return;
     }
@@ -253,7 +256,7 @@ static void wf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 static void attr_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
     if (resp && !attr_usable(op->ino, &resp->attr)) {
-        wf_warn("provider sent an invalid file type (mode 0%o)", (unsigned)resp->attr.mode);
+        wf_warn("provider sent unusable attributes (mode 0%o)", (unsigned)resp->attr.mode);
         fuse_reply_err(op->req, EIO);
     } else if (resp) {
         struct stat st;
