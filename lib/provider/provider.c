@@ -16,7 +16,7 @@
 #include "transport/wf_conn.h"
 #include "util/wf_log.h"
 
-#define WF_RX_BUFFER_SIZE (256u * 1024u)
+#define WF_RX_BUFFER_SIZE WF_TX_CHUNK /* also the most lws sends at once */
 #define WF_BACKOFF_MIN_MS 100u
 #define WF_BACKOFF_MAX_MS 5000u
 /* A connection that lived this long resets the backoff. */

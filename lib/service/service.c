@@ -16,7 +16,9 @@
 #include "service_int.h"
 #include "util/wf_log.h"
 
-#define WF_RX_CHUNK (256u * 1024u)    /* bytes lws hands us per receive callback */
+/* lws hands us at most this much per receive callback, and sends at most
+ * this much per send(): see WF_TX_CHUNK. */
+#define WF_RX_CHUNK WF_TX_CHUNK
 #define WF_FUSE_BATCH 32              /* kernel requests handled per wakeup */
 
 void wf_service_close_provider(struct wf_service *s, const char *why)

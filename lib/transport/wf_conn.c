@@ -77,15 +77,28 @@ int wf_conn_on_writable(struct wf_conn *c)
     struct wf_outmsg *m = c->head;
     if (!m)
         return 0;
-    c->head = m->next;
-    if (!c->head)
-        c->tail = NULL;
-    c->queued_bytes -= m->len;
-    int n = lws_write(c->wsi, wf_outmsg_payload(m), m->len, LWS_WRITE_BINARY);
-    size_t len = m->len;
-    free(m);
-    if (n < 0 || (size_t)n < len)
+    /* Large messages go out as fragments of at most WF_TX_CHUNK, one per
+     * writable callback: lws sends at most that much per send() and would
+     * otherwise copy the rest of the message into a buffer of its own. lws
+     * writes each fragment's header into the LWS_PRE bytes before it, which
+     * belong to the fragment already sent. */
+    size_t left = m->len - c->tx_off;
+    size_t n = left > WF_TX_CHUNK ? WF_TX_CHUNK : left;
+    int flags = c->tx_off == 0 ? LWS_WRITE_BINARY : LWS_WRITE_CONTINUATION;
+    if (n < left)
+        flags |= LWS_WRITE_NO_FIN;
+    int w = lws_write(c->wsi, wf_outmsg_payload(m) + c->tx_off, n, (enum lws_write_protocol)flags);
+    if (w < 0 || (size_t)w < n)
         return -1;
+    c->tx_off += n;
+    if (c->tx_off == m->len) {
+        c->tx_off = 0;
+        c->head = m->next;
+        if (!c->head)
+            c->tail = NULL;
+        c->queued_bytes -= m->len;
+        free(m);
+    }
     if (c->head)
         lws_callback_on_writable(c->wsi);
     return 0;

@@ -17,11 +17,16 @@ struct wf_outmsg {
     uint8_t buf[]; /* LWS_PRE bytes of headroom, then the payload */
 };
 
+/* Largest piece of a message handed to lws at once; the lws protocols of
+ * both sides allow sends of this size (their rx_buffer_size). */
+#define WF_TX_CHUNK (256u * 1024u)
+
 struct wf_conn {
     struct lws *wsi;
     uint8_t *rx;
     size_t rx_len, rx_cap;
     struct wf_outmsg *head, *tail;
+    size_t tx_off;       /* bytes of head already sent */
     size_t queued_bytes;
 };
 
