@@ -854,6 +854,7 @@ static void wf_init(void *userdata, struct fuse_conn_info *conn)
     conn->max_readahead = 1u << 20;
     conn->want |= FUSE_CAP_ASYNC_READ;
     conn->want &= ~(unsigned)FUSE_CAP_SPLICE_READ;
+    wf_service_initialized(userdata);
 }
 
 void wf_provider_lost(struct wf_service *s)

@@ -2,6 +2,8 @@
  * provider connection, optional static files) and the FUSE device, which is
  * adopted into the loop as a raw file descriptor. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
  * this much per send(): see WF_TX_CHUNK. */
 #define WF_RX_CHUNK WF_TX_CHUNK
 #define WF_FUSE_BATCH 32              /* kernel requests handled per wakeup */
+#define WF_READAHEAD_KB 1024u
 
 void wf_service_close_provider(struct wf_service *s, const char *why)
 {
@@ -224,6 +227,40 @@ static const struct lws_protocols protocols[] = {
     { "wf-fuse", on_fuse_event, 0, 0, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
+
+/* The kernel reads ahead only 128 KiB on a FUSE mount by default, so a
+ * sequential read arrives as 128 KiB requests. A larger window (up to the
+ * 1 MiB request size agreed in init) means fewer, larger requests. The
+ * window lives in the mount's bdi; its device number comes from
+ * /proc/self/mountinfo (a stat of the mountpoint would ask this very loop).
+ * Best effort: needs root, and is skipped quietly otherwise. */
+static void widen_readahead(lws_sorted_usec_list_t *sul)
+{
+    struct wf_service *s = lws_container_of(sul, struct wf_service, readahead_sul);
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[4096], dev[32] = "";
+    while (f && fgets(line, sizeof line, f)) {
+        char mnt[PATH_MAX], mdev[32];
+        if (sscanf(line, "%*d %*d %31s %*s %4095s", mdev, mnt) == 2 && strcmp(mnt, s->mountpoint) == 0)
+            snprintf(dev, sizeof dev, "%s", mdev); /* the last match is the newest mount */
+    }
+    if (f)
+        fclose(f);
+    char path[96];
+    snprintf(path, sizeof path, "/sys/class/bdi/%s/read_ahead_kb", dev);
+    FILE *ra = dev[0] ? fopen(path, "w") : NULL;
+    if (ra) {
+        fprintf(ra, "%u\n", WF_READAHEAD_KB);
+        fclose(ra);
+    }
+}
+
+/* Called from FUSE init; the kernel applies its settings only after the
+ * reply, so what depends on them runs from the loop right after. */
+void wf_service_initialized(struct wf_service *s)
+{
+    lws_sul_schedule(s->ctx, 0, &s->readahead_sul, widen_readahead, 1);
+}
 
 /* A mountpoint left behind by a killed service answers ENOTCONN: detach it. */
 static void clear_stale_mount(const char *mountpoint)

@@ -98,6 +98,7 @@ struct wf_service {
     struct wf_op *oldest, *newest;
     uint32_t next_id;
     lws_sorted_usec_list_t timeout_sul;
+    lws_sorted_usec_list_t readahead_sul; /* runs once after FUSE init */
 };
 
 /* requests.c */
@@ -111,6 +112,7 @@ void wf_fail_all(struct wf_service *s, int err);
 /* fs_ops.c */
 extern const struct fuse_lowlevel_ops wf_fs_ops;
 void wf_free_open_items(struct wf_service *s);
+void wf_service_initialized(struct wf_service *s);
 void wf_provider_lost(struct wf_service *s);
 
 /* service.c */
