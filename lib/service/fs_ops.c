@@ -616,9 +616,16 @@ static void wf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, ENOMEM);
         return;
     }
+    struct wf_service *s = svc(req);
     d->link.is_dir = true;
-    track(svc(req), &d->link);
+    track(s, &d->link);
     fi->fh = (uintptr_t)d;
+    /* The kernel may keep a listing (like attributes, until the directory's
+     * mtime changes), but only one this provider connection gave it: a
+     * listing from an earlier provider, or the empty root, is dropped. */
+    struct wf_node *n = wf_nodes_get(&s->nodes, ino);
+    fi->cache_readdir = s->ready;
+    fi->keep_cache = s->ready && n && n->listed == s->generation + 1;
     if (fuse_reply_open(req, fi) != 0)
         free_dir(d);
 }
@@ -750,6 +757,9 @@ static void readdir_done(struct wf_service *s, struct wf_op *op, const struct wf
         d->attrs = attrs;
         d->count = count;
         d->loaded = true;
+        struct wf_node *n = wf_nodes_get(&s->nodes, op->ino);
+        if (n)
+            n->listed = s->generation + 1;
         emit_dir(s, op->req, op->ino, d, op->size, op->off, op->step);
     }
     wf_op_free(op);

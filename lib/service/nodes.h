@@ -17,6 +17,7 @@ struct wf_node {
     struct wf_node *parent;  /* NULL for the root */
     char *name;              /* kept after unlink, for requests on open handles */
     int unlinked;            /* the name is gone: not findable, no child paths */
+    unsigned listed;         /* provider generation + 1 that last listed it (0: none) */
     struct wf_node *by_name; /* hash chains */
     struct wf_node *by_ino;
 };

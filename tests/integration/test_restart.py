@@ -217,8 +217,10 @@ class Restart(unittest.TestCase):
                 # the descriptors opened before fail, they do not hang
                 err = h.call(h.errno_of, os.pread, fds[0], 64, 0, timeout=10)
                 self.assertIn(err, (errno.ENOTCONN, errno.EIO), "read after unmount: %s" % h.errname(err))
+                # a directory listing the kernel cached (cache_readdir) may
+                # still be served, like cached file pages; it must not hang
                 err = h.call(h.errno_of, os.listdir, fds[1], timeout=10)
-                self.assertIn(err, (errno.ENOTCONN, errno.EIO), "listing after unmount: %s" % h.errname(err))
+                self.assertIn(err, (0, errno.ENOTCONN, errno.EIO), "listing after unmount: %s" % h.errname(err))
             # the mount point is a plain empty directory again
             self.assertEqual(os.listdir(mnt), [])
             self.assertTrue(prov.alive(), "a reconnecting provider outlives the service")
