@@ -114,6 +114,27 @@ static bool attr_usable(fuse_ino_t ino, const struct wf_attr *a)
            type == S_IFBLK || type == S_IFIFO || type == S_IFSOCK;
 }
 
+/* Reading a small file costs two round trips, open then read. For a file
+ * opened read-only that its last attributes showed small, the read (without
+ * a handle: the provider opens the file for it) follows the open at once, and
+ * the kernel's first read is answered from it. */
+#define WF_PREFETCH_MAX (128u * 1024u)
+
+struct wf_prefetch {
+    struct wf_op *waiting; /* the kernel's first read, while the data is on its way */
+    char *data;
+    uint32_t len;
+    int state;   /* 1 on its way, 0 arrived, < 0 failed */
+    bool orphan; /* nobody wants it any more: freed on arrival */
+};
+
+static void remember_size(struct wf_service *s, fuse_ino_t ino, const struct wf_attr *a)
+{
+    struct wf_node *n = wf_nodes_get(&s->nodes, ino);
+    if (n)
+        n->small_file = S_ISREG(wf_mode_from_wire(a->mode)) && a->size <= WF_PREFETCH_MAX;
+}
+
 /* A file with several names has one node per name here, so another name's
  * cached attributes (and pages) could go stale: such files are not cached. */
 static double attr_timeout_for(const struct wf_service *s, const struct wf_attr *a)
@@ -152,6 +173,7 @@ static void untrack(struct wf_open *o)
 }
 
 static void free_dir(struct wf_dir *d);
+static void invalidate_prefetch(struct wf_service *s, fuse_ino_t ino);
 
 static void forget_handle(struct wf_service *s, struct wf_file *f, const char *path);
 
@@ -169,6 +191,7 @@ static void reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_
         fuse_reply_err(op->req, ENOMEM);
         return;
     }
+    remember_size(s, n->ino, a);
     struct fuse_entry_param e = { .ino = n->ino, .attr_timeout = attr_timeout_for(s, a),
                                   .entry_timeout = s->entry_timeout };
     fill_stat(&e.attr, a, n->ino);
@@ -260,6 +283,7 @@ static void attr_done(struct wf_service *s, struct wf_op *op, const struct wf_ms
         fuse_reply_err(op->req, EIO);
     } else if (resp) {
         struct stat st;
+        remember_size(s, op->ino, &resp->attr);
         fill_stat(&st, &resp->attr, op->ino);
         fuse_reply_attr(op->req, &st, attr_timeout_for(s, &resp->attr));
     } else {
@@ -351,6 +375,7 @@ static void wf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     op->attr = *attr;
     op->to_set = to_set;
     op->handle = handle_of(s, fi);
+    invalidate_prefetch(s, ino);
     setattr_next(s, op, NULL, 0);
 }
 
@@ -442,8 +467,87 @@ static void wf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 
 /* ---- files ---- */
 
+static void read_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err);
+
+/* The owner lets go: freed now, or on arrival if still on its way. */
+static void prefetch_drop(struct wf_prefetch *pf)
+{
+    if (!pf)
+        return;
+    if (pf->state == 1) {
+        pf->orphan = true;
+        return;
+    }
+    free(pf->data);
+    free(pf);
+}
+
+/* Answers the kernel's read op from pf if pf holds what it asks for (the
+ * whole file, or at least the bytes asked), else with a real request. */
+static void serve_from_prefetch(struct wf_service *s, struct wf_op *op, struct wf_prefetch *pf)
+{
+    if (pf->state == 0 && (pf->len < WF_PREFETCH_MAX || op->size <= pf->len)) {
+        fuse_reply_buf(op->req, pf->data, op->size < pf->len ? op->size : pf->len);
+        wf_op_free(op);
+    } else {
+        struct wf_msg m = { .type = WF_READ, .length = (uint32_t)op->size, .offset = 0,
+                            .handle = op->handle };
+        send_for(s, op, &m, op->ino, NULL, read_done);
+    }
+    free(pf->data);
+    free(pf);
+}
+
+static void prefetch_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    struct wf_prefetch *pf = op->pf;
+    wf_op_free(op);
+    if (pf->orphan) {
+        free(pf);
+        return;
+    }
+    pf->state = err < 0 ? err : 0;
+    if (resp && (pf->data = malloc(resp->data.len ? resp->data.len : 1)) != NULL) {
+        memcpy(pf->data, resp->data.data, resp->data.len);
+        pf->len = resp->data.len;
+    } else if (resp) {
+        pf->state = -ENOMEM;
+    }
+    if (pf->waiting)
+        serve_from_prefetch(s, pf->waiting, pf);
+}
+
+/* Sends the prefetching read right behind an open (see WF_PREFETCH_MAX). */
+static struct wf_prefetch *start_prefetch(struct wf_service *s, fuse_ino_t ino)
+{
+    struct wf_prefetch *pf = calloc(1, sizeof *pf);
+    struct wf_op *op = pf ? wf_op_new(NULL) : NULL;
+    if (!op) {
+        free(pf);
+        return NULL;
+    }
+    pf->state = 1;
+    op->pf = pf;
+    struct wf_msg m = { .type = WF_READ, .length = WF_PREFETCH_MAX, .offset = 0, .handle = WF_NO_HANDLE };
+    send_for(s, op, &m, ino, NULL, prefetch_done);
+    return pf;
+}
+
+/* Data is about to change: what was prefetched for ino is dropped. */
+static void invalidate_prefetch(struct wf_service *s, fuse_ino_t ino)
+{
+    for (struct wf_open *o = s->open_items.next; o && o != &s->open_items; o = o->next) {
+        struct wf_file *f = (struct wf_file *)o;
+        if (!o->is_dir && f->ino == ino && f->pf) {
+            prefetch_drop(f->pf);
+            f->pf = NULL;
+        }
+    }
+}
+
 static void forget_handle(struct wf_service *s, struct wf_file *f, const char *path)
 {
+    prefetch_drop(f->pf);
     if (f->generation == s->generation && s->ready) {
         struct wf_op *op = wf_op_new(NULL);
         struct wf_msg m = { .type = WF_RELEASE, .path = wf_str_of(path), .handle = f->handle };
@@ -461,6 +565,8 @@ static struct wf_file *new_file(struct wf_service *s, const struct wf_msg *resp)
         f->handle = resp->handle;
         f->generation = s->generation;
         f->link.is_dir = false;
+        f->ino = 0;
+        f->pf = NULL;
         track(s, &f->link);
     }
     return f;
@@ -470,8 +576,11 @@ static void open_done(struct wf_service *s, struct wf_op *op, const struct wf_ms
 {
     struct wf_file *f = resp ? new_file(s, resp) : NULL;
     if (!f) {
+        prefetch_drop(op->pf);
         fuse_reply_err(op->req, resp ? ENOMEM : -err);
     } else {
+        f->ino = op->ino;
+        f->pf = op->pf;
         op->fi.fh = (uintptr_t)f;
         if (fuse_reply_open(op->req, &op->fi) != 0)
             forget_handle(s, f, "/");
@@ -481,12 +590,18 @@ static void open_done(struct wf_service *s, struct wf_op *op, const struct wf_ms
 
 static void wf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    struct wf_service *s = svc(req);
     struct wf_op *op = new_op(req, ino, 0, NULL);
     if (!op)
         return;
     op->fi = *fi;
+    if (fi->flags & O_TRUNC)
+        invalidate_prefetch(s, ino);
+    struct wf_node *n = wf_nodes_get(&s->nodes, ino);
+    if (n && n->small_file && (fi->flags & O_ACCMODE) == O_RDONLY && s->ready)
+        op->pf = start_prefetch(s, ino); /* the two requests may be answered in any order */
     struct wf_msg m = { .type = WF_OPEN, .flags = wf_oflags_to_wire(fi->flags) };
-    send_for(svc(req), op, &m, ino, NULL, open_done);
+    send_for(s, op, &m, ino, NULL, open_done);
 }
 
 static void create_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
@@ -558,10 +673,24 @@ static void wf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
     uint64_t handle;
     if (check_file(req, fi, &handle) != 0)
         return;
+    struct wf_file *f = (struct wf_file *)(uintptr_t)fi->fh;
+    struct wf_prefetch *pf = f->pf; /* good for the first read only */
+    f->pf = NULL;
     struct wf_op *op = new_op(req, ino, 0, NULL);
-    if (!op)
+    if (!op) {
+        prefetch_drop(pf);
         return;
+    }
     op->size = size;
+    op->handle = handle;
+    if (pf && off == 0) {
+        if (pf->state == 1)
+            pf->waiting = op; /* answered when the prefetch arrives */
+        else
+            serve_from_prefetch(svc(req), op, pf);
+        return;
+    }
+    prefetch_drop(pf);
     struct wf_msg m = { .type = WF_READ, .length = (uint32_t)size, .offset = (uint64_t)off,
                         .handle = handle };
     send_for(svc(req), op, &m, ino, NULL, read_done);
@@ -588,6 +717,7 @@ static void wf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
     if (!op)
         return;
     op->size = size;
+    invalidate_prefetch(svc(req), ino);
     struct wf_msg m = { .type = WF_WRITE, .data = { buf, (uint32_t)size }, .offset = (uint64_t)off,
                         .handle = handle };
     send_for(svc(req), op, &m, ino, NULL, write_done);
@@ -655,6 +785,7 @@ void wf_free_open_items(struct wf_service *s)
             free_dir((struct wf_dir *)o);
         } else {
             untrack(o);
+            prefetch_drop(((struct wf_file *)o)->pf);
             free(o);
         }
     }
@@ -684,6 +815,7 @@ static size_t add_entry(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, co
         a = NULL;
     if (a) {
         e.ino = n->ino;
+        remember_size(s, n->ino, a);
         fill_stat(&e.attr, a, n->ino);
         e.attr_timeout = attr_timeout_for(s, a);
         e.entry_timeout = s->entry_timeout;

@@ -18,6 +18,7 @@ struct wf_node {
     char *name;              /* kept after unlink, for requests on open handles */
     int unlinked;            /* the name is gone: not findable, no child paths */
     unsigned listed;         /* provider generation + 1 that last listed it (0: none) */
+    int small_file;          /* last attributes: a regular file small enough to prefetch */
     struct wf_node *by_name; /* hash chains */
     struct wf_node *by_ino;
 };

@@ -16,6 +16,7 @@
 
 struct wf_service;
 struct wf_op;
+struct wf_prefetch;
 
 /* Called once per protocol request: resp is the decoded response, or NULL
  * with err < 0 (timeout, provider gone, bad response). For a response,
@@ -43,6 +44,8 @@ struct wf_file {
     struct wf_open link; /* first member */
     uint64_t handle;
     unsigned generation;
+    fuse_ino_t ino;
+    struct wf_prefetch *pf; /* read sent with the open, for the first read */
 };
 
 /* One FUSE operation in flight; may take several protocol requests. */
@@ -63,6 +66,7 @@ struct wf_op {
     size_t size;
     off_t off;
     struct wf_dir *dir;
+    struct wf_prefetch *pf;
 };
 
 #define WF_OP_BUCKETS 1024u

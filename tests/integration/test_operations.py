@@ -460,6 +460,26 @@ class Operations(unittest.TestCase):
         self.both(lambda b: sorted(os.listdir(os.path.join(b, d))))
         self.assert_provider_matches_local(d)
 
+    def test_small_file_changed_between_open_and_read(self):
+        # the service reads a small file ahead when it is opened read-only;
+        # a write through another descriptor before the first read must win
+        d = self.fresh_dir("prefetch")
+
+        def scenario(b):
+            p = os.path.join(b, d, "f")
+            with open(p, "wb") as f:
+                f.write(b"old contents")
+            os.stat(p)  # attributes known: a small regular file
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                with open(p, "r+b") as f:
+                    f.write(b"NEW")
+                return os.pread(fd, 100, 0)
+            finally:
+                os.close(fd)
+        self.both(scenario)
+        self.assert_provider_matches_local(d)
+
     @unittest.skipUnless(os.environ.get("WF_TEST_STRICT"), "POSIX unlink-while-open semantics; "
                          "beyond the current scope, run with WF_TEST_STRICT=1")
     def test_unlink_open_file(self):
