@@ -1,5 +1,6 @@
 /* webfuse: the service. Mounts MOUNTPOINT and serves it from whichever
  * provider connects over the WebSocket. A thin front end over libwebfuse. */
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -94,6 +95,10 @@ static void on_signal(int sig)
 
 int main(int argc, char *argv[])
 {
+    /* Message buffers of up to 1 MiB come and go. Mapped, they go back to the
+     * system when freed; glibc's adaptive threshold would keep them on the
+     * heap, and resident, after the first one. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct options o = { .port = 8081, .timeout = 10,
                          .attr_timeout = -1, .entry_timeout = -1, .negative_timeout = -1 };

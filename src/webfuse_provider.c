@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libwebsockets.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Message buffers of up to 1 MiB come and go. Mapped, they go back to the
+     * system when freed; glibc's adaptive threshold would keep them on the
+     * heap, and resident, after the first one. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     enum { OPT_RECONNECT = 256, OPT_NO_RECONNECT, OPT_VERSION, OPT_SYSLOG };
     static const struct option longopts[] = {
         { "url", required_argument, NULL, 'u' },

@@ -21,10 +21,12 @@
 #define WF_BACKOFF_MAX_MS 5000u
 /* A connection that lived this long resets the backoff. */
 #define WF_STABLE_US (10ll * LWS_US_PER_SEC)
-/* Stop reading requests while this much output waits (a service that does not
- * read its answers must not make us buffer without bound). */
-#define WF_TX_HIGH (64u * 1024u * 1024u)
-#define WF_TX_LOW (16u * 1024u * 1024u)
+/* Stop reading requests while this much output waits: a service that does not
+ * read its answers must not make us buffer without bound, and a kernel reading
+ * ahead on several files at once (12 requests of 1 MiB in flight) should not
+ * cost us 12 MiB. The socket is the bottleneck then anyway. */
+#define WF_TX_HIGH (2u * 1024u * 1024u)
+#define WF_TX_LOW (1u * 1024u * 1024u)
 #define WF_MAX_TOKEN (64u * 1024u)
 
 enum wf_state { WF_IDLE, WF_RUNNING, WF_FINISHING, WF_FINISHED };
