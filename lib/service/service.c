@@ -230,7 +230,7 @@ static const struct lws_protocols protocols[] = {
 
 /* The kernel reads ahead only 128 KiB on a FUSE mount by default, so a
  * sequential read arrives as 128 KiB requests. A larger window (up to the
- * 1 MiB request size agreed in init) means fewer, larger requests. The
+ * 512 KiB request size agreed in init) means fewer, larger requests. The
  * window lives in the mount's bdi; its device number comes from
  * /proc/self/mountinfo (a stat of the mountpoint would ask this very loop).
  * Best effort: needs root, and is skipped quietly otherwise. */
