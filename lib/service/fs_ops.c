@@ -595,6 +595,7 @@ static void wf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (!op)
         return;
     op->fi = *fi;
+    op->fi.noflush = 1; /* flush has no request in the protocol: spare the kernel asking */
     if (fi->flags & O_TRUNC)
         invalidate_prefetch(s, ino);
     struct wf_node *n = wf_nodes_get(&s->nodes, ino);
@@ -625,6 +626,7 @@ static void wf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     if (!op)
         return;
     op->fi = *fi;
+    op->fi.noflush = 1; /* flush has no request in the protocol: spare the kernel asking */
     op->fi.fh = 0;
     struct wf_msg m = { .type = WF_CREATE, .mode = wf_mode_to_wire(mode) };
     send_for(svc(req), op, &m, parent, name, create_done);
