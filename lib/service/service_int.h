@@ -82,7 +82,6 @@ struct wf_service {
     struct lws_http_mount *http_mount;
     int port;
     volatile sig_atomic_t stop;
-    int exit_status;
     time_t started;
 
     struct wf_nodes nodes;
