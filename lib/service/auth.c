@@ -51,6 +51,22 @@ static int wait_bounded(pid_t pid, int timeout_ms, int *status)
     return -1;
 }
 
+/* A write to a pipe whose reader is gone raises SIGPIPE; a library must not
+ * change the process's handling of it, so it is blocked (and a pending one
+ * taken) around the write instead. */
+static void write_quietly(int fd, const void *buf, size_t len)
+{
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    if (write(fd, buf, len) < 0 && errno == EPIPE) {
+        struct timespec now = { 0, 0 };
+        sigtimedwait(&pipe_set, NULL, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 int wf_auth_run(const char *program, const char *credential, size_t len, int timeout_ms)
 {
     int in[2];
@@ -78,9 +94,8 @@ int wf_auth_run(const char *program, const char *credential, size_t len, int tim
     close(in[0]);
     /* The credential fits the pipe buffer (WF_MAX_CREDENTIAL), so this never
      * waits on the child. */
-    signal(SIGPIPE, SIG_IGN);
     if (len)
-        (void)!write(in[1], credential, len);
+        write_quietly(in[1], credential, len);
     close(in[1]);
     int status = 0;
     if (wait_bounded(pid, timeout_ms, &status) != 0) {

@@ -179,31 +179,37 @@ static void forget_handle(struct wf_service *s, struct wf_file *f, const char *p
 
 /* ---- entries: lookup and everything that creates a name ---- */
 
-static void reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_attr *a)
+/* Replies with the entry; 0, or -1 when the kernel did not get it (then a
+ * created file's handle is the caller's to give back). */
+static int reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_attr *a)
 {
     if (!attr_usable(0, a)) {
         wf_warn("provider sent unusable attributes (mode 0%o) for %s", (unsigned)a->mode, op->name);
         fuse_reply_err(op->req, EIO);
-        return;
+        return -1;
     }
     struct wf_node *n = wf_nodes_lookup(&s->nodes, op->parent, op->name);
     if (!n) {
         fuse_reply_err(op->req, ENOMEM);
-        return;
+        return -1;
     }
     remember_size(s, n->ino, a);
     struct fuse_entry_param e = { .ino = n->ino, .attr_timeout = attr_timeout_for(s, a),
                                   .entry_timeout = s->entry_timeout };
     fill_stat(&e.attr, a, n->ino);
     int rc = op->fi.fh ? fuse_reply_create(op->req, &e, &op->fi) : fuse_reply_entry(op->req, &e);
-    if (rc != 0)
+    if (rc != 0) {
         wf_nodes_forget(&s->nodes, n->ino, 1); /* the kernel did not take it */
+        return -1;
+    }
+    return 0;
 }
 
 static void entry_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
     if (resp) {
-        reply_entry(s, op, &resp->attr);
+        if (reply_entry(s, op, &resp->attr) != 0 && op->fi.fh) /* a created file nobody got */
+            forget_handle(s, (struct wf_file *)(uintptr_t)op->fi.fh, "/");
     } else if (err == -ENOENT && op->type == WF_GETATTR && !op->fi.fh && op->step == 0) {
         /* negative entry: lets the kernel cache the absence */
         struct fuse_entry_param e = { .ino = 0, .entry_timeout = s->negative_timeout };
@@ -599,7 +605,7 @@ static void wf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (fi->flags & O_TRUNC)
         invalidate_prefetch(s, ino);
     struct wf_node *n = wf_nodes_get(&s->nodes, ino);
-    if (n && n->small_file && (fi->flags & O_ACCMODE) == O_RDONLY && s->ready)
+    if (n && n->small_file && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC) && s->ready)
         op->pf = start_prefetch(s, ino); /* the two requests may be answered in any order */
     struct wf_msg m = { .type = WF_OPEN, .flags = wf_oflags_to_wire(fi->flags) };
     send_for(s, op, &m, ino, NULL, open_done);
@@ -839,9 +845,9 @@ static void emit_dir(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, struc
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    size_t used = 0;
+    size_t used = 0, end = (size_t)off;
     const char *name = d->names;
-    for (size_t i = 0; i < d->count + 2; i++) {
+    for (size_t i = 0; i < d->count + 2; i++, end = i) {
         const char *entry = i == 0 ? "." : i == 1 ? ".." : name;
         if (i >= 2)
             name += strlen(name) + 1;
@@ -852,7 +858,15 @@ static void emit_dir(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, struc
             break;
         used += n;
     }
-    fuse_reply_buf(req, buf, used);
+    if (fuse_reply_buf(req, buf, used) != 0 && plus) {
+        /* the kernel took none of the entries: undo their lookups */
+        name = d->names;
+        for (size_t i = 2; i < end && i < d->count + 2; i++, name += strlen(name) + 1) {
+            struct wf_node *n = wf_nodes_find(&s->nodes, ino, name);
+            if ((off_t)i >= off && n && d->attrs && attr_usable(0, &d->attrs[i - 2]))
+                wf_nodes_forget(&s->nodes, n->ino, 1);
+        }
+    }
     free(buf);
 }
 
@@ -872,8 +886,9 @@ static void readdir_done(struct wf_service *s, struct wf_op *op, const struct wf
     for (uint32_t i = 0; names && wf_strings_next(&resp->names, &pos, &item); i++) {
         bool dot = (item.len == 1 && item.data[0] == '.') ||
                    (item.len == 2 && item.data[0] == '.' && item.data[1] == '.');
-        if (dot || item.len == 0 || memchr(item.data, '/', item.len) || memchr(item.data, 0, item.len))
-            continue; /* tolerated, not shown; a bad name cannot be looked up anyway */
+        if (dot || item.len == 0 || item.len > NAME_MAX || memchr(item.data, '/', item.len) ||
+            memchr(item.data, 0, item.len))
+            continue; /* tolerated, not shown: such a name cannot be looked up anyway */
         memcpy(names + used, item.data, item.len);
         used += item.len;
         names[used++] = '\0';

@@ -131,20 +131,23 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
         return admit(s, wsi) == 0 ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED: {
         char peer[64] = "?";
+        bool ask = s->cfg.authenticator && s->handshake_authenticated != wsi;
+        struct wf_op *getcreds = ask ? wf_op_new(NULL) : NULL;
+        if (s->attached || (ask && !getcreds)) {
+            free(getcreds);
+            return -1; /* nothing is set up yet: just drop it */
+        }
         lws_get_peer_simple(wsi, peer, sizeof peer);
         wf_conn_init(&s->conn, wsi);
         lws_set_wsi_user(wsi, s);
         s->attached = true;
-        s->ready = !s->cfg.authenticator || s->handshake_authenticated == wsi;
+        s->ready = !ask;
         s->handshake_authenticated = NULL;
         s->timeouts_in_row = 0;
         wf_info("provider connected from %s%s", peer, s->ready ? "" : ", asking for credentials");
-        if (!s->ready) {
-            struct wf_op *op = wf_op_new(NULL);
+        if (getcreds) {
             struct wf_msg m = { .type = WF_GETCREDS };
-            if (!op)
-                return -1;
-            wf_send(s, op, &m, getcreds_done);
+            wf_send(s, getcreds, &m, getcreds_done);
         }
         return 0;
     }
@@ -216,6 +219,8 @@ static int on_fuse_event(struct lws *wsi, enum lws_callback_reasons reason, void
         s->fuse_wsi = NULL;
         s->stop = 1;
         return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* internal: not a subprotocol a client may ask for */
     default:
         return 0;
     }

@@ -114,9 +114,13 @@ int wf_conn_on_receive(struct wf_conn *c, const void *in, size_t len)
         return -1;
     size_t need = c->rx_len + len;
     if (need > c->rx_cap) {
-        /* Grow for what arrived plus what lws says remains of this frame, never
-         * for a length the peer merely claims further ahead. */
+        /* Grow for what arrived plus what lws says remains of this frame, but
+         * at most double each time: a frame length is only a claim until its
+         * bytes arrive. */
         size_t want = need + lws_remaining_packet_payload(c->wsi);
+        size_t most = need + (c->rx_cap > WF_TX_CHUNK ? c->rx_cap : WF_TX_CHUNK);
+        if (want > most)
+            want = most;
         if (want > WF_MAX_MESSAGE_SIZE)
             want = WF_MAX_MESSAGE_SIZE;
         if (want < 4096)
