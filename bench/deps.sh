@@ -10,23 +10,6 @@ set -euo pipefail
 
 packages=(sshfs openssh-server openssh-client gnuplot-nox procps fuse3)
 
-missing=()
-for p in "${packages[@]}"; do
-  status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
-  if [ "$status" != "install ok installed" ]; then
-    missing+=("$p")
-  fi
-done
-
-run_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "bench deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  run_root apt-get -o DPkg::Lock::Timeout=900 update
-  run_root apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends "${missing[@]}"
-else
-  echo "bench deps: all packages already installed"
-fi
+# shellcheck source=scripts/apt-ensure.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/apt-ensure.sh"
+apt_ensure "bench deps" "${packages[@]}"

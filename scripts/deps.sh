@@ -25,26 +25,9 @@ if ! command -v npm >/dev/null 2>&1; then
   packages+=(npm)
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
-  if [ "$status" != "install ok installed" ]; then
-    missing+=("$p")
-  fi
-done
-
-run_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  run_root apt-get -o DPkg::Lock::Timeout=900 update
-  run_root apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends "${missing[@]}"
-else
-  echo "deps: all Debian packages already installed"
-fi
+# shellcheck source=scripts/apt-ensure.sh
+. "$here/scripts/apt-ensure.sh"
+apt_ensure deps "${packages[@]}"
 
 # FUSE needs /dev/fuse; allow_other needs user_allow_other for non-root users.
 if [ ! -e /dev/fuse ]; then
