@@ -440,22 +440,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "unknown mode %s\n", mode);
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
-    lws_set_log_level(LLL_ERR, NULL);
-
-    static const struct lws_protocols protocols[] = {
-        { WF_PROTOCOL_NAME, callback, 0, 65536, 0, NULL, 0 },
-        { NULL, NULL, 0, 0, 0, NULL, 0 },
-    };
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = protocols;
-    info.gid = -1;
-    info.uid = -1;
-    g.ctx = lws_create_context(&info);
+    g.ctx = tool_context(callback, CONTEXT_PORT_NO_LISTEN, NULL, on_signal);
     if (!g.ctx) {
         fprintf(stderr, "cannot create the lws context\n");
         return 1;

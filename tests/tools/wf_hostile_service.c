@@ -754,23 +754,7 @@ int main(int argc, char **argv)
         g.steps = escape_steps;
         g.nsteps = sizeof escape_steps / sizeof escape_steps[0];
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
-    lws_set_log_level(LLL_ERR, NULL);
-
-    static const struct lws_protocols protocols[] = {
-        { WF_PROTOCOL_NAME, callback, 0, 65536, 0, NULL, 0 },
-        { NULL, NULL, 0, 0, 0, NULL, 0 },
-    };
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.port = port;
-    info.iface = "127.0.0.1";
-    info.protocols = protocols;
-    info.gid = -1;
-    info.uid = -1;
-    ctx = lws_create_context(&info);
+    ctx = tool_context(callback, port, "127.0.0.1", on_signal);
     if (!ctx) {
         fprintf(stderr, "cannot create the lws context on port %d\n", port);
         return 1;

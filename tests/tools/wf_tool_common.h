@@ -4,6 +4,7 @@
 #define WF_TOOL_COMMON_H
 
 #include <libwebsockets.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,27 @@ static inline int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Signals and an lws context with the one webfuse2 protocol: a server on
+ * iface:port, or a client only (port CONTEXT_PORT_NO_LISTEN). */
+static inline struct lws_context *tool_context(lws_callback_function *cb, int port, const char *iface,
+                                               void (*on_signal)(int))
+{
+    static struct lws_protocols protocols[2];
+    protocols[0] = (struct lws_protocols){ WF_PROTOCOL_NAME, cb, 0, 65536, 0, NULL, 0 };
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    lws_set_log_level(LLL_ERR, NULL);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = port;
+    info.iface = iface;
+    info.protocols = protocols;
+    info.gid = -1;
+    info.uid = -1;
+    return lws_create_context(&info);
 }
 
 #endif
