@@ -344,6 +344,27 @@ class _Program:
             return None
         return sanitizer_report(text)
 
+    def _finish_cleanup(self, keep_tmp=False):
+        """Removes the temporary directory unless it must stay (a sanitizer
+        report keeps it with the log), then fails on a sanitizer report."""
+        report = None
+        if SANITIZER_CHECK and self.sanitizer_check and not self._sanitizer_reported:
+            report = self.sanitizer_report()
+        if report is None and not keep_tmp:
+            self._remove_tmp()
+        self.check_sanitizers()
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
     def check_sanitizers(self):
         """Raise HarnessError if the log holds a sanitizer report (once per program)."""
         if not (SANITIZER_CHECK and self.sanitizer_check) or self._sanitizer_reported:
@@ -433,25 +454,11 @@ class Service(_Program):
         if VERBOSE or (self.returncode not in (0, None, -signal.SIGTERM)) or \
                 (alive_before and self.returncode not in (0, -signal.SIGTERM)):
             log(self.log_tail(80))
-        report = None
-        if SANITIZER_CHECK and self.sanitizer_check and not self._sanitizer_reported:
-            report = self.sanitizer_report()
         if is_mounted(self.mountpoint):
             log("WARNING: %s is still mounted" % self.mountpoint)
-        elif report is None:
-            self._remove_tmp()  # kept with the log when there is a report
-        self.check_sanitizers()
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-
-    def __exit__(self, *exc):
-        self.cleanup()
-        return False
+            self._finish_cleanup(keep_tmp=True)
+        else:
+            self._finish_cleanup()
 
 
 class Provider(_Program):
@@ -524,23 +531,7 @@ class Provider(_Program):
         self._close_log()
         if VERBOSE or self.returncode not in (0, None, -signal.SIGTERM):
             log(self.log_tail(80))
-        report = None
-        if SANITIZER_CHECK and self.sanitizer_check and not self._sanitizer_reported:
-            report = self.sanitizer_report()
-        if report is None:
-            self._remove_tmp()  # kept with the log when there is a report
-        self.check_sanitizers()
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-
-    def __exit__(self, *exc):
-        self.cleanup()
-        return False
+        self._finish_cleanup()
 
 
 @contextlib.contextmanager
