@@ -105,6 +105,8 @@ static size_t field_size(const struct wf_msg *m, const struct wf_field *f)
     }
     case WF_K_STRINGS:
         return strings_size(CMEMBER(m, f, struct wf_strings), f->max);
+    case WF_K_EXT:
+        return (*CMEMBER(m, f, uint32_t) & WF_EXT_OWNER) ? 12u : 4u;
     case WF_K_ATTR_LIST: {
         const struct wf_attrs *l = CMEMBER(m, f, struct wf_attrs);
         if (!l->items && !l->raw && l->count)
@@ -128,6 +130,8 @@ static int absent(const struct wf_msg *m, const struct wf_field *f)
         const struct wf_attrs *l = CMEMBER(m, f, struct wf_attrs);
         return !l->items && !l->raw;
     }
+    if (f->kind == WF_K_EXT)
+        return (*CMEMBER(m, f, uint32_t) & WF_EXT_CREATE_KNOWN) == 0;
     return *CMEMBER(m, f, uint32_t) == 0; /* WF_K_U32 */
 }
 
@@ -232,6 +236,17 @@ static uint8_t *put_field(uint8_t *p, const struct wf_msg *m, const struct wf_fi
     case WF_K_U32:
         put_u32(p, *CMEMBER(m, f, uint32_t));
         return p + 4;
+    case WF_K_EXT: {
+        uint32_t ext = *CMEMBER(m, f, uint32_t) & WF_EXT_CREATE_KNOWN;
+        put_u32(p, ext);
+        p += 4;
+        if (ext & WF_EXT_OWNER) {
+            put_u32(p, m->uid);
+            put_u32(p + 4, m->gid);
+            p += 8;
+        }
+        return p;
+    }
     case WF_K_I32:
     case WF_K_RESULT:
         put_u32(p, i32_bits(*CMEMBER(m, f, int32_t)));
@@ -407,6 +422,20 @@ static int get_field(struct reader *r, struct wf_msg *m, const struct wf_field *
             return WF_ERR_TRUNCATED;
         *MEMBER(m, f, int32_t) = bits_i32(get_u32(take(r, 4)));
         return WF_OK;
+    case WF_K_EXT: {
+        if (!need(r, 4))
+            return WF_ERR_TRUNCATED;
+        uint32_t ext = get_u32(r->p) & WF_EXT_CREATE_KNOWN;
+        if ((ext & WF_EXT_OWNER) && !need(r, 12))
+            return WF_ERR_TRUNCATED;
+        take(r, 4);
+        if (ext & WF_EXT_OWNER) {
+            m->uid = get_u32(take(r, 4));
+            m->gid = get_u32(take(r, 4));
+        }
+        *MEMBER(m, f, uint32_t) = ext;
+        return WF_OK;
+    }
     case WF_K_U64:
         if (!need(r, 8))
             return WF_ERR_TRUNCATED;
@@ -491,6 +520,8 @@ int wf_decode(const uint8_t *buf, size_t len, struct wf_msg *m)
             struct reader probe = r;
             if (get_field(&probe, m, f) != WF_OK) {
                 memset((char *)m + f->offset, 0, f->kind == WF_K_ATTR_LIST ? sizeof(struct wf_attrs) : 4u);
+                if (f->kind == WF_K_EXT)
+                    m->uid = m->gid = 0;
                 break;
             }
             r = probe;

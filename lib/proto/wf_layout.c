@@ -36,6 +36,8 @@
 /* extensions (see wf_msg.h): optional trailing fields */
 #define OPT_U32(m) { WF_K_U32, WF_FF_OPTIONAL, WF_OFF(m, 4), 0 }
 #define OPT_ATTRS(m) { WF_K_ATTR_LIST, WF_FF_OPTIONAL, WF_OFF(m, sizeof(struct wf_attrs)), 0 }
+/* creation requests: extension bits and their fields (WF_EXT_OWNER) */
+#define OPT_EXT { WF_K_EXT, WF_FF_OPTIONAL, WF_OFF(ext, 4), 0 }
 
 #define REQ(...) { __VA_ARGS__ }
 #define RESP(...) { __VA_ARGS__ }
@@ -47,7 +49,7 @@ static const struct wf_layout wf_layouts[WF_TYPE_COUNT] = {
     [WF_GETATTR] = { "getattr", 0, REQ(PATH(path)), RESP(RESULT, ATTR(attr)) },
     [WF_READLINK] = { "readlink", 0, REQ(PATH(path)), RESP(RESULT, PATH(path2)) },
     /* symlink: target string -> path2, linkpath string -> path */
-    [WF_SYMLINK] = { "symlink", 0, REQ(PATH(path2), PATH(path)), RESP(RESULT) },
+    [WF_SYMLINK] = { "symlink", 0, REQ(PATH(path2), PATH(path), OPT_EXT), RESP(RESULT) },
     [WF_LINK] = { "link", 0, REQ(PATH(path), PATH(path2)), RESP(RESULT) },
     [WF_RENAME] = { "rename", 0, REQ(PATH(path), PATH(path2), U8(rename_flags)), RESP(RESULT) },
     [WF_CHMOD] = { "chmod", 0, REQ(PATH(path), U32(mode)), RESP(RESULT) },
@@ -55,14 +57,14 @@ static const struct wf_layout wf_layouts[WF_TYPE_COUNT] = {
     [WF_TRUNCATE] = { "truncate", 0, REQ(PATH(path), U64(size), HANDLE), RESP(RESULT) },
     [WF_FSYNC] = { "fsync", 0, REQ(PATH(path), BOOL(datasync), HANDLE), RESP(RESULT) },
     [WF_OPEN] = { "open", 0, REQ(PATH(path), I32(flags)), RESP(RESULT, HANDLE) },
-    [WF_MKNOD] = { "mknod", 0, REQ(PATH(path), U32(mode), U64(rdev)), RESP(RESULT) },
-    [WF_CREATE] = { "create", 0, REQ(PATH(path), U32(mode)), RESP(RESULT, HANDLE) },
+    [WF_MKNOD] = { "mknod", 0, REQ(PATH(path), U32(mode), U64(rdev), OPT_EXT), RESP(RESULT) },
+    [WF_CREATE] = { "create", 0, REQ(PATH(path), U32(mode), OPT_EXT), RESP(RESULT, HANDLE) },
     [WF_RELEASE] = { "release", 0, REQ(PATH(path), HANDLE), RESP(RESULT) },
     [WF_UNLINK] = { "unlink", 0, REQ(PATH(path)), RESP(RESULT) },
     [WF_READ] = { "read", 0, REQ(PATH(path), U32(length), U64(offset), HANDLE),
                   RESP(RESULT, READ_DATA) },
     [WF_WRITE] = { "write", 0, REQ(PATH(path), BYTES(data), U64(offset), HANDLE), RESP(RESULT) },
-    [WF_MKDIR] = { "mkdir", 0, REQ(PATH(path), U32(mode)), RESP(RESULT) },
+    [WF_MKDIR] = { "mkdir", 0, REQ(PATH(path), U32(mode), OPT_EXT), RESP(RESULT) },
     [WF_READDIR] = { "readdir", 0, REQ(PATH(path), OPT_U32(ext)),
                      RESP(RESULT, NAMES(names), OPT_ATTRS(attrs)) },
     [WF_RMDIR] = { "rmdir", 0, REQ(PATH(path)), RESP(RESULT) },

@@ -25,7 +25,10 @@ enum wf_kind {
     WF_K_ATTRIBUTES,/* struct wf_attr */
     WF_K_STATISTICS,/* struct wf_statfs */
     WF_K_RESULT,    /* int32_t member; nothing follows on the wire if < 0 */
-    WF_K_ATTR_LIST  /* struct wf_attrs, u32 count + count x attributes */
+    WF_K_ATTR_LIST, /* struct wf_attrs, u32 count + count x attributes */
+    WF_K_EXT        /* u32 ext member + the fields of its known bits: with
+                     * WF_EXT_OWNER, u32 uid + u32 gid (the uid/gid members);
+                     * unknown bits are dropped on decode and encode */
 };
 
 /* Field flags */

@@ -82,6 +82,17 @@ struct wf_statfs {
  *   readdir response + u32 count, count x attributes (one per name, same order;
  *                      mode 0 = unknown). Sent only when asked for. */
 #define WF_EXT_READDIR_ATTRS 0x1u
+/*   create, mkdir, mknod, symlink request + u32 ext, then per set bit its
+ *                      fields, in bit order:
+ *     WF_EXT_OWNER     u32 uid, u32 gid: the caller's (fs)uid/fsgid. The
+ *                      provider gives the new entry this owner when it may
+ *                      (it runs as root, or the ids are its own) and ignores
+ *                      it otherwise. A receiver drops bits it does not know
+ *                      and whatever follows the fields of the bits it knows;
+ *                      an ext whose fields are cut short is dropped whole. */
+#define WF_EXT_OWNER 0x2u
+/* Extension bits a create/mkdir/mknod/symlink request may carry. */
+#define WF_EXT_CREATE_KNOWN WF_EXT_OWNER
 
 /* Every field any message has. Which ones a message uses, and in which order
  * they travel, is described once in the layout table (wf_layout.c):
@@ -91,13 +102,16 @@ struct wf_statfs {
  *   mode      : chmod, mknod, create, mkdir (wire values)
  *   access    : access mode (wire, one byte)
  *   flags     : open flags (wire values)
- *   rename_flags, datasync, uid, gid, rdev
+ *   rename_flags, datasync, rdev
+ *   uid, gid  : chown; the creator with WF_EXT_OWNER (create, mkdir, mknod,
+ *               symlink)
  *   size      : truncate size
  *   length    : read request size
  *   offset    : read/write offset
  *   handle    : WF_NO_HANDLE when absent
  *   data      : read response payload, write request payload
- *   ext       : readdir request extension bits (optional field)
+ *   ext       : readdir request extension bits; create, mkdir, mknod and
+ *               symlink request extension bits (optional fields)
  *   attrs     : readdir response attributes (optional field)
  */
 struct wf_msg {

@@ -290,6 +290,7 @@ static void msg_from_json(const struct jv *o, struct wf_msg *m)
         else if (!strcmp(k, "mode")) m->mode = (uint32_t)jnum_u64(v);
         else if (!strcmp(k, "uid")) m->uid = (uint32_t)jnum_u64(v);
         else if (!strcmp(k, "gid")) m->gid = (uint32_t)jnum_u64(v);
+        else if (!strcmp(k, "ext")) m->ext = (uint32_t)jnum_u64(v);
         else if (!strcmp(k, "length")) m->length = (uint32_t)jnum_u64(v);
         else if (!strcmp(k, "flags")) m->flags = (int32_t)jnum_i64(v);
         else if (!strcmp(k, "access")) m->access = (int8_t)jnum_i64(v);
@@ -502,7 +503,15 @@ static void test_golden_truncations(void **state)
             uint8_t *buf = exact_copy(v->bytes, len);
             int rc = wf_decode(buf, len, &m);
             int eof_ok = v->msg.type == (WF_READ | WF_RESPONSE) && v->msg.result == 0 && len == 9;
-            if (eof_ok) {
+            /* an optional extension cut anywhere: the message without it */
+            struct wf_msg base = v->msg;
+            base.ext = 0;
+            base.uid = base.gid = 0;
+            int ext_cut = v->msg.ext && len >= wf_encoded_size(&base);
+            if (ext_cut) {
+                assert_int_equal(rc, WF_OK);
+                assert_msg_eq(&m, &base);
+            } else if (eof_ok) {
                 assert_int_equal(rc, WF_OK);
                 assert_int_equal(m.data.len, 0);
             } else if (len >= 5 && expected_rc(&v->msg) == WF_ERR_UNKNOWN_TYPE) {
@@ -526,8 +535,11 @@ static void test_golden_trailing_bytes(void **state)
         struct wf_msg m;
         assert_int_equal(wf_decode(buf, v->len + 7, &m), expected_rc(&v->msg));
         /* trailing bytes may be read as an optional extension field
-         * (readdir ext); everything the vector itself holds is unchanged */
-        m.ext = 0;
+         * (readdir ext; the owner ext of creation requests, whose uid/gid
+         * fields would need 8 more bytes: dropped whole); everything the
+         * vector itself holds is unchanged */
+        if (!v->msg.ext)
+            m.ext = 0;
         memset(&m.attrs, 0, sizeof m.attrs);
         if (expected_rc(&v->msg) == WF_OK)
             assert_msg_eq(&m, &v->msg);
@@ -613,6 +625,12 @@ static void fill(struct wf_msg *m, uint8_t type, int variant, struct wf_str *ite
             break;
         case WF_K_STATISTICS:
             memset(p, variant == 1 ? 0xff : 0, sizeof(struct wf_statfs));
+            break;
+        case WF_K_EXT: /* the owner extension, with root's ids in variant 2 */
+            if (variant == 1 || variant == 2) {
+                m->ext = WF_EXT_OWNER;
+                m->uid = m->gid = variant == 1 ? UINT32_MAX : 0;
+            }
             break;
         case WF_K_ATTR_LIST: {
             static struct wf_attr three[3];
@@ -740,6 +758,80 @@ static void test_readdir_extension(void **state)
         assert_int_equal(m.names.count, 2);
         assert_int_equal(m.attrs.count, 0);
     }
+}
+
+/* The owner extension of create/mkdir/mknod/symlink: u32 ext, then uid and
+ * gid when WF_EXT_OWNER is set. Old peers' requests decode without it, a cut
+ * one is dropped whole (never a half-read uid/gid), unknown bits are dropped. */
+static void test_owner_extension(void **state)
+{
+    struct wf_msg m;
+    /* mkdir "/d" 0755, no extension (old service) */
+    assert_int_equal(decode_hex("0000000312" "000000022f64" "000001ed", &m), WF_OK);
+    assert_int_equal(m.ext, 0);
+    /* with the owner: uid 1000, gid 100 */
+    assert_int_equal(decode_hex("0000000312" "000000022f64" "000001ed" "00000002" "000003e8" "00000064", &m),
+                     WF_OK);
+    assert_int_equal(m.ext, WF_EXT_OWNER);
+    assert_int_equal(m.uid, 1000);
+    assert_int_equal(m.gid, 100);
+    assert_int_equal(m.mode, 0755);
+    /* owner bit but the ids cut short: the extension is dropped whole */
+    assert_int_equal(decode_hex("0000000312" "000000022f64" "000001ed" "00000002" "000003e8" "0000", &m), WF_OK);
+    assert_int_equal(m.ext, 0);
+    assert_int_equal(m.uid, 0);
+    assert_int_equal(m.gid, 0);
+    /* unknown bits only: nothing known, no fields read */
+    assert_int_equal(decode_hex("0000000312" "000000022f64" "000001ed" "80000000" "ffffffff", &m), WF_OK);
+    assert_int_equal(m.ext, 0);
+    assert_int_equal(m.uid, 0);
+    /* unknown bits beside the owner: dropped, the owner fields kept */
+    assert_int_equal(decode_hex("0000000312" "000000022f64" "000001ed" "80000002" "00000000" "00000000" "ab",
+                                &m), WF_OK);
+    assert_int_equal(m.ext, WF_EXT_OWNER);
+
+    /* encode: absent unless a known bit is set; root's ids (0) travel */
+    struct wf_msg out;
+    msg_init(&out);
+    out.id = 4;
+    out.type = WF_CREATE;
+    out.path = wf_str_of("/f");
+    out.mode = 0100644;
+    uint8_t buf[128];
+    size_t plain = wf_encode(&out, buf, sizeof buf);
+    assert_int_equal(plain, 5 + 4 + 2 + 4);
+    out.ext = 0x80000000u; /* unknown bit only: not encoded */
+    assert_int_equal(wf_encode(&out, buf, sizeof buf), plain);
+    out.ext = WF_EXT_OWNER | 0x80000000u;
+    out.uid = 0;
+    out.gid = 0;
+    size_t n = wf_encode(&out, buf, sizeof buf);
+    assert_int_equal(n, plain + 12);
+    assert_int_equal(buf[plain + 3], WF_EXT_OWNER); /* unknown bit not sent */
+    assert_int_equal(buf[plain], 0);
+    assert_int_equal(wf_decode(buf, n, &m), WF_OK);
+    assert_int_equal(m.ext, WF_EXT_OWNER);
+    assert_int_equal(m.uid, 0);
+    assert_int_equal(m.gid, 0);
+    /* symlink and mknod carry it after their last field */
+    out.type = WF_SYMLINK;
+    out.path2 = wf_str_of("t");
+    out.uid = 7;
+    out.gid = 8;
+    n = wf_encode(&out, buf, sizeof buf);
+    assert_int_equal(n, 5 + 4 + 1 + 4 + 2 + 12);
+    assert_int_equal(wf_decode(buf, n, &m), WF_OK);
+    assert_true(m.ext == WF_EXT_OWNER && m.uid == 7 && m.gid == 8);
+    out.type = WF_MKNOD;
+    out.rdev = 0;
+    n = wf_encode(&out, buf, sizeof buf);
+    assert_int_equal(n, 5 + 4 + 2 + 4 + 8 + 12);
+    assert_int_equal(wf_decode(buf, n, &m), WF_OK);
+    assert_true(m.ext == WF_EXT_OWNER && m.uid == 7 && m.gid == 8);
+    /* other requests have no such field: trailing bytes stay ignored */
+    out.type = WF_UNLINK;
+    n = wf_encode(&out, buf, sizeof buf);
+    assert_int_equal(n, 5 + 4 + 2);
 }
 
 static void test_long_path_limit(void **state)
@@ -969,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_golden_type_names),
         cmocka_unit_test(test_golden_truncations),
         cmocka_unit_test(test_readdir_extension),
+        cmocka_unit_test(test_owner_extension),
         cmocka_unit_test(test_golden_trailing_bytes),
         cmocka_unit_test(test_golden_reencode),
         cmocka_unit_test(test_round_trip_every_type),

@@ -119,6 +119,24 @@ vec("getcreds_request", m, b"")
 m = {"id": 0xFFFFFFFF, "type": 0x02, "path": ""}
 vec("getattr_request_empty_path_max_id", m, string(m["path"]))
 
+# Optional extension (webfuse2 extension, docs/protocol.md): create, mkdir,
+# mknod and symlink requests may end with u32 ext; bit 0x2 (owner) is followed
+# by u32 uid, u32 gid of the caller. Peers without it ignore these bytes.
+OWNER = 0x2
+m = {"id": 25, "type": 0x0d, "path": "/f", "mode": 0o104777, "ext": OWNER, "uid": 1000, "gid": 100}
+vec("create_request_owner", m, string(m["path"]) + u32(m["mode"]) + u32(m["ext"]) + u32(m["uid"]) +
+    u32(m["gid"]))
+m = {"id": 26, "type": 0x12, "path": "/d", "mode": 0o1777, "ext": OWNER, "uid": 0, "gid": 0}
+vec("mkdir_request_owner_root", m, string(m["path"]) + u32(m["mode"]) + u32(m["ext"]) + u32(m["uid"]) +
+    u32(m["gid"]))
+m = {"id": 27, "type": 0x0c, "path": "/p", "mode": 0o10600, "rdev": 0, "ext": OWNER, "uid": 65534,
+     "gid": 4294967295}
+vec("mknod_request_owner", m, string(m["path"]) + u32(m["mode"]) + u64(m["rdev"]) + u32(m["ext"]) +
+    u32(m["uid"]) + u32(m["gid"]))
+m = {"id": 28, "type": 0x04, "path2": "target", "path": "/l", "ext": OWNER, "uid": 1, "gid": 2}
+vec("symlink_request_owner", m, string(m["path2"]) + string(m["path"]) + u32(m["ext"]) + u32(m["uid"]) +
+    u32(m["gid"]))
+
 # ---- responses (provider -> service) -----------------------------------
 m = {"id": 1, "type": 0x80}
 vec("unknown_response", m, b"")
