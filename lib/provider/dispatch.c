@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provider/localfs.h"
 #include "proto/wf_convert.h"
 #include "proto/wf_msg.h"
 #include "transport/wf_conn.h"
@@ -225,6 +226,24 @@ static int timespec_of(struct wf_time t, struct timespec *ts)
     return 0;
 }
 
+/* ---- the owner extension ----------------------------------------------- */
+
+/* create/mkdir/mknod/symlink may carry the caller's uid/gid (WF_EXT_OWNER).
+ * The local directory provider applies them (see lfs_new_entry in localfs.c);
+ * the callbacks of other providers have no caller parameter and create as
+ * before. Set for the one call, forgotten afterwards. */
+static void owner_begin(const struct wf_dispatch *dp, const struct wf_msg *req)
+{
+    if (dp->ops == wf_localfs_ops())
+        wf_localfs_set_owner(dp->ud, (req->ext & WF_EXT_OWNER) != 0, (uid_t)req->uid, (gid_t)req->gid);
+}
+
+static void owner_end(const struct wf_dispatch *dp)
+{
+    if (dp->ops == wf_localfs_ops())
+        wf_localfs_set_owner(dp->ud, 0, 0, 0);
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 #define CALL(fn, ...) (o->fn ? o->fn(dp->ud, __VA_ARGS__) : -ENOSYS)
@@ -296,7 +315,9 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
             break;
         }
         case WF_SYMLINK: /* target travels in path2, linkpath in path */
+            owner_begin(dp, &req);
             rc = CALL(symlink, path2, path);
+            owner_end(dp);
             break;
         case WF_LINK:
             rc = CALL(link, path, path2);
@@ -323,11 +344,15 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
             break;
         }
         case WF_MKNOD:
+            owner_begin(dp, &req);
             rc = CALL(mknod, path, wf_mode_from_wire(req.mode), (dev_t)req.rdev);
+            owner_end(dp);
             break;
         case WF_CREATE: {
             uint64_t fh = WF_NO_FILE_HANDLE;
+            owner_begin(dp, &req);
             rc = CALL(create, path, wf_mode_from_wire(req.mode), &fh);
+            owner_end(dp);
             resp.handle = fh;
             break;
         }
@@ -352,7 +377,9 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
                 rc = -EIO;
             break;
         case WF_MKDIR:
+            owner_begin(dp, &req);
             rc = CALL(mkdir, path, wf_mode_from_wire(req.mode));
+            owner_end(dp);
             break;
         case WF_READDIR:
             if (dp->verbose)

@@ -18,6 +18,9 @@
 struct wf_localfs {
     int rootfd; /* O_PATH | O_DIRECTORY */
     int read_only;
+    int owner_set; /* the creator of the next new entry is known (WF_EXT_OWNER) */
+    uid_t owner_uid;
+    gid_t owner_gid;
     int no_openat2; /* set once openat2 answered ENOSYS */
     unsigned nopen;
     unsigned hint;
@@ -284,6 +287,76 @@ static int lfs_readlink(void *ud, const char *path, char *buf, size_t size)
     return n < 0 ? -err : (int)n;
 }
 
+/* ---- new entries: exact mode, the caller as owner --------------------- */
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6 */
+#endif
+
+/* chmod of the inode an fd refers to, O_PATH fds included (fchmod refuses
+ * those): fchmodat2(AT_EMPTY_PATH), else the fd's /proc magic link. */
+static int lfs_fchmod_any(int fd, mode_t mode)
+{
+    if (fchmod(fd, mode) == 0)
+        return 0;
+    if (errno != EBADF)
+        return -1;
+    if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+        return 0;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return chmod(proc, mode);
+}
+
+/* Finishes an entry create/mkdir/mknod/symlink has just made (fd: the open
+ * file, or -1 to look the name up beneath dirfd without following it).
+ *
+ * Owner: with the owner extension, the caller's uid/gid when the provider may
+ * give them (root, or ids it may chown to; otherwise the attempt fails and the
+ * entry stays the provider's). The group stays the parent's when the parent is
+ * set-group-ID, as the kernel decides for a local create.
+ *
+ * Mode (not for symlinks): exactly the mode asked for. The caller's kernel
+ * already applied the caller's umask; the provider's own umask must not apply
+ * a second time. A directory keeps the set-group-ID bit it inherits. Set-user-
+ * and set-group-ID bits of a new non-directory are kept only when the entry
+ * belongs to the caller (owner extension applied, or the caller's ids are the
+ * provider's): never a set-ID file of another user on a remote's request.
+ *
+ * Best effort: the entry exists whatever happens here. */
+static void lfs_new_entry(struct wf_localfs *fs, int fd, int dirfd, const char *name, mode_t mode)
+{
+    int pfd = fd >= 0 ? fd : openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st, dst;
+    if (pfd < 0)
+        return;
+    if (fstat(pfd, &st) < 0)
+        goto out;
+    int caller_owns = 0;
+    if (fs->owner_set) {
+        gid_t gid = fs->owner_gid;
+        if (fstat(dirfd, &dst) == 0 && (dst.st_mode & S_ISGID))
+            gid = st.st_gid; /* inherited from a set-group-ID parent */
+        if ((st.st_uid != fs->owner_uid || st.st_gid != gid) &&
+            fchownat(pfd, "", fs->owner_uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+            fstat(pfd, &st) < 0) /* again: a chown clears set-ID bits of a non-directory */
+            goto out;
+        caller_owns = st.st_uid == fs->owner_uid && st.st_gid == gid;
+    }
+    if (S_ISLNK(st.st_mode))
+        goto out;
+    mode_t want = mode & 07777;
+    if (S_ISDIR(st.st_mode))
+        want = (mode & 01777) | (st.st_mode & S_ISGID);
+    else if (!caller_owns)
+        want &= (mode_t)~(S_ISUID | S_ISGID);
+    if ((st.st_mode & 07777) != want)
+        (void)lfs_fchmod_any(pfd, want);
+out:
+    if (pfd != fd)
+        close(pfd);
+}
+
 static int lfs_symlink(void *ud, const char *target, const char *linkpath)
 {
     struct wf_localfs *fs = ud;
@@ -295,7 +368,12 @@ static int lfs_symlink(void *ud, const char *target, const char *linkpath)
         return -EEXIST;
     }
     /* The target is stored as data; the provider never follows it. */
-    LFS_RET(symlinkat(target, at.dirfd, at.name));
+    int r = symlinkat(target, at.dirfd, at.name);
+    int err = errno;
+    if (r == 0)
+        lfs_new_entry(fs, -1, at.dirfd, at.name, 0);
+    lfs_release_at(&at);
+    return r < 0 ? -err : 0;
 }
 
 static int lfs_link(void *ud, const char *oldpath, const char *newpath)
@@ -478,7 +556,12 @@ static int lfs_mknod(void *ud, const char *path, mode_t mode, dev_t rdev)
         lfs_release_at(&at);
         return -EEXIST;
     }
-    LFS_RET(mknodat(at.dirfd, at.name, (type ? type : S_IFREG) | (mode & 07777), 0));
+    int r = mknodat(at.dirfd, at.name, (type ? type : S_IFREG) | (mode & 07777), 0);
+    int err = errno;
+    if (r == 0)
+        lfs_new_entry(fs, -1, at.dirfd, at.name, mode);
+    lfs_release_at(&at);
+    return r < 0 ? -err : 0;
 }
 
 static int lfs_create(void *ud, const char *path, mode_t mode, uint64_t *fh)
@@ -496,8 +579,15 @@ static int lfs_create(void *ud, const char *path, mode_t mode, uint64_t *fh)
         lfs_release_at(&at);
         return S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST;
     }
-    /* O_NOFOLLOW: never create through a (dangling) symlink. No O_TRUNC. */
-    int fd = openat(at.dirfd, at.name, O_CREAT | O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode & 07777);
+    /* O_NOFOLLOW: never create through a (dangling) symlink. No O_TRUNC.
+     * O_EXCL first: only an entry made here gets the new entry's mode and
+     * owner; one that appeared meanwhile is opened as it is. */
+    int flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    int fd = openat(at.dirfd, at.name, flags | O_CREAT | O_EXCL, mode & 07777);
+    if (fd >= 0)
+        lfs_new_entry(fs, fd, at.dirfd, at.name, mode);
+    else if (errno == EEXIST)
+        fd = openat(at.dirfd, at.name, flags);
     int err = errno;
     lfs_release_at(&at);
     if (fd < 0)
@@ -596,7 +686,12 @@ static int lfs_mkdir(void *ud, const char *path, mode_t mode)
         lfs_release_at(&at);
         return -EEXIST;
     }
-    LFS_RET(mkdirat(at.dirfd, at.name, mode & 07777));
+    int r = mkdirat(at.dirfd, at.name, mode & 07777);
+    int err = errno;
+    if (r == 0)
+        lfs_new_entry(fs, -1, at.dirfd, at.name, mode);
+    lfs_release_at(&at);
+    return r < 0 ? -err : 0;
 }
 
 static int lfs_readdir(void *ud, const char *path, wf_dir_filler filler, void *dirbuf)
@@ -729,6 +824,7 @@ struct wf_localfs *wf_localfs_create(const char *root, int read_only)
         return NULL;
     }
     fs->read_only = read_only ? 1 : 0;
+    fs->owner_set = 0;
     fs->no_openat2 = 0;
     fs->nopen = 0;
     fs->hint = 0;
@@ -744,6 +840,13 @@ void wf_localfs_destroy(struct wf_localfs *fs)
     lfs_close_all(fs);
     close(fs->rootfd);
     free(fs);
+}
+
+void wf_localfs_set_owner(struct wf_localfs *fs, int known, uid_t uid, gid_t gid)
+{
+    fs->owner_set = known ? 1 : 0;
+    fs->owner_uid = uid;
+    fs->owner_gid = gid;
 }
 
 void wf_localfs_disable_openat2(struct wf_localfs *fs)

@@ -14,6 +14,11 @@
 
 #define WF_LOCALFS_MAX_HANDLES 1024
 
+/* The creator of the entries the following create/mkdir/mknod/symlink calls
+ * make (the owner extension, WF_EXT_OWNER): known = 0 forgets it. The
+ * dispatcher sets it around each such request. */
+void wf_localfs_set_owner(struct wf_localfs *fs, int known, uid_t uid, gid_t gid);
+
 /* For tests: forces the fallback path walk used when openat2 is missing. */
 void wf_localfs_disable_openat2(struct wf_localfs *fs);
 

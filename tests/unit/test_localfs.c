@@ -365,6 +365,96 @@ static void test_read_only(void **state)
     assert_int_equal(st.st_size, 5);
 }
 
+/* New entries get exactly the mode they are created with (the provider's
+ * umask does not apply a second time) and, with the owner extension, the
+ * caller's uid/gid where the provider may give them. */
+static mode_t lmode(const struct fixture *f, const char *rel, uid_t *uid, gid_t *gid)
+{
+    char p[256];
+    struct stat st;
+    snprintf(p, sizeof p, "%s%s", f->root, rel);
+    assert_int_equal(lstat(p, &st), 0);
+    if (uid)
+        *uid = st.st_uid;
+    if (gid)
+        *gid = st.st_gid;
+    return st.st_mode;
+}
+
+static void test_new_entries(void **state)
+{
+    struct fixture *f = *state;
+    const struct wf_provider_ops *o = f->ops;
+    void *ud = f->fs;
+    uint64_t fh;
+    uid_t u;
+    gid_t g;
+    mode_t old = umask(022);
+
+    /* exact mode, owner unknown (a service without the extension) */
+    assert_int_equal(o->create(ud, "/c0", S_IFREG | 0777, &fh), 0);
+    assert_int_equal(o->release(ud, "/c0", fh), 0);
+    assert_int_equal(lmode(f, "/c0", NULL, NULL), S_IFREG | 0777);
+    assert_int_equal(o->mkdir(ud, "/d0", 01777), 0);
+    assert_int_equal(lmode(f, "/d0", NULL, NULL), S_IFDIR | 01777);
+    assert_int_equal(o->mknod(ud, "/p0", S_IFIFO | 0666, 0), 0);
+    assert_int_equal(lmode(f, "/p0", NULL, NULL), S_IFIFO | 0666);
+    /* set-ID bits only for an entry known to be the caller's */
+    assert_int_equal(o->create(ud, "/s0", S_IFREG | 06777, &fh), 0);
+    assert_int_equal(o->release(ud, "/s0", fh), 0);
+    assert_int_equal(lmode(f, "/s0", NULL, NULL), S_IFREG | 0777);
+    /* an existing file is opened as it is: neither mode nor owner change */
+    assert_int_equal(o->create(ud, "/file", S_IFREG | 0600, &fh), 0);
+    assert_int_equal(o->release(ud, "/file", fh), 0);
+    assert_int_equal(lmode(f, "/file", NULL, NULL), S_IFREG | 0644);
+
+    /* the caller is the provider's own user: set-ID bits kept */
+    wf_localfs_set_owner(f->fs, 1, geteuid(), getegid());
+    assert_int_equal(o->create(ud, "/s1", S_IFREG | 04755, &fh), 0);
+    assert_int_equal(o->release(ud, "/s1", fh), 0);
+    assert_int_equal(lmode(f, "/s1", &u, &g), S_IFREG | 04755);
+    assert_true(u == geteuid() && g == getegid());
+
+    /* another caller: its ids where the provider may (root), else the
+     * provider's with set-ID bits dropped */
+    int root = geteuid() == 0;
+    wf_localfs_set_owner(f->fs, 1, 1234, 5678);
+    assert_int_equal(o->create(ud, "/c1", S_IFREG | 06750, &fh), 0);
+    assert_int_equal(o->release(ud, "/c1", fh), 0);
+    assert_int_equal(lmode(f, "/c1", &u, &g), S_IFREG | (root ? 06750 : 0750));
+    assert_true(root ? (u == 1234 && g == 5678) : (u == geteuid()));
+    assert_int_equal(o->mkdir(ud, "/d1", 0700), 0);
+    assert_int_equal(lmode(f, "/d1", &u, &g), S_IFDIR | 0700);
+    assert_true(root ? (u == 1234 && g == 5678) : (u == geteuid()));
+    assert_int_equal(o->mknod(ud, "/p1", S_IFIFO | 0640, 0), 0);
+    assert_int_equal(lmode(f, "/p1", &u, &g), S_IFIFO | 0640);
+    assert_true(root ? (u == 1234 && g == 5678) : (u == geteuid()));
+    assert_int_equal(o->symlink(ud, "c1", "/l1"), 0);
+    assert_true(S_ISLNK(lmode(f, "/l1", &u, &g)));
+    assert_true(root ? (u == 1234 && g == 5678) : (u == geteuid()));
+    if (root) {
+        /* a set-group-ID parent decides the group, as for a local create */
+        char p[256];
+        snprintf(p, sizeof p, "%s/sg", f->root);
+        assert_int_equal(mkdir(p, 0777), 0);
+        assert_int_equal(chown(p, 0, 4321), 0);
+        assert_int_equal(chmod(p, 02777), 0);
+        assert_int_equal(o->create(ud, "/sg/f", S_IFREG | 0640, &fh), 0);
+        assert_int_equal(o->release(ud, "/sg/f", fh), 0);
+        assert_int_equal(lmode(f, "/sg/f", &u, &g), S_IFREG | 0640);
+        assert_true(u == 1234 && g == 4321);
+        assert_int_equal(o->mkdir(ud, "/sg/d", 0750), 0);
+        assert_int_equal(lmode(f, "/sg/d", &u, &g), S_IFDIR | 02750);
+        assert_true(u == 1234 && g == 4321);
+    }
+    /* forgotten: back to the provider's own ids */
+    wf_localfs_set_owner(f->fs, 0, 0, 0);
+    assert_int_equal(o->mkdir(ud, "/d2", 0755), 0);
+    assert_int_equal(lmode(f, "/d2", &u, NULL), S_IFDIR | 0755);
+    assert_true(u == geteuid());
+    umask(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +464,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_basic_ops, setup_fallback, teardown),
         cmocka_unit_test_setup_teardown(test_confinement, setup_fallback, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, setup_ro, teardown),
+        cmocka_unit_test_setup_teardown(test_new_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_entries, setup_fallback, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
