@@ -90,6 +90,57 @@ def tree(root):
     return out
 
 
+def as_user(uid, gid, fn, *args):
+    """fn(*args) in a forked child running as uid/gid (no supplementary
+    groups); returns repr() of its result, or of the OSError's errno name."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            try:
+                res = repr(fn(*args))
+            except OSError as e:
+                res = repr(errno.errorcode.get(e.errno, e.errno))
+            os.write(w, res.encode())
+        except BaseException as e:  # noqa: BLE001
+            os.write(w, ("child failed: %r" % (e,)).encode())
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    while True:
+        c = os.read(r, 4096)
+        if not c:
+            break
+        chunks.append(c)
+    os.close(r)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode()
+
+
+def with_umask(mask, fn, *args):
+    old = os.umask(mask)
+    try:
+        return fn(*args)
+    finally:
+        os.umask(old)
+
+
+def make_entries(b, d, file_mode, dir_mode, fifo_mode):
+    """Creates one file (open O_CREAT), directory and FIFO in b/d; returns their
+    type/permission bits."""
+    os.close(os.open(os.path.join(b, d, "f"), os.O_CREAT | os.O_WRONLY | os.O_EXCL, file_mode))
+    os.mkdir(os.path.join(b, d, "d"), dir_mode)
+    os.mkfifo(os.path.join(b, d, "p"), fifo_mode)
+    return [oct(os.lstat(os.path.join(b, d, n)).st_mode) for n in ("f", "d", "p")]
+
+
 def populate(d):
     with open(os.path.join(d, "hello.txt"), "wb") as f:
         f.write(b"hello, webfuse\n")
@@ -496,6 +547,56 @@ class Operations(unittest.TestCase):
             finally:
                 os.close(fd)
         self.both(scenario)
+
+    def test_new_entries_exact_mode(self):
+        """The caller's umask applies once (by the caller's kernel), the
+        provider's not again: whatever mode a local create gives, the mount
+        gives too."""
+        d = self.fresh_dir("modes")
+        cases = [(0o000, 0o777, 0o1777, 0o666), (0o000, 0o1755, 0o770, 0o606),
+                 (0o022, 0o777, 0o777, 0o666), (0o077, 0o666, 0o1777, 0o640), (0o027, 0o751, 0o2750, 0o604)]
+        for i, (mask, fm, dm, pm) in enumerate(cases):
+            sub = os.path.join(d, str(i))
+            self.both(lambda b: os.mkdir(os.path.join(b, sub)))
+            self.both(lambda b: with_umask(mask, make_entries, b, sub, fm, dm, pm))
+        self.assert_provider_matches_local(d)
+
+    def service_sends_owner(self):
+        """Whether new entries already get the caller's ids (the service fills
+        the owner extension: issue 14, service side)."""
+        d = self.fresh_dir("owner-probe")
+        self.both(lambda b: os.chmod(os.path.join(b, d), 0o777))
+        p = os.path.join(self.service.mountpoint, d, "probe")
+        h.call(as_user, 65534, 65534, lambda: os.mkdir(p), what="mkdir as uid 65534")
+        return os.lstat(os.path.join(self.provider.directory, d, "probe")).st_uid == 65534
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to switch to another user")
+    def test_new_entries_owned_by_caller(self):
+        """create/mkdir/mknod/symlink by another user: the new entries are that
+        user's, and set-ID bits of the caller's own new files stay."""
+        if not self.service_sends_owner():
+            self.skipTest("the service does not send the owner extension (WF_EXT_OWNER) yet")
+        d = self.fresh_dir("owner")
+        self.both(lambda b: os.chmod(os.path.join(b, d), 0o777))
+
+        def create_all(b):
+            os.umask(0)
+            os.close(os.open(os.path.join(b, d, "f"), os.O_CREAT | os.O_WRONLY, 0o4755))
+            os.mkdir(os.path.join(b, d, "dir"), 0o750)
+            os.mkfifo(os.path.join(b, d, "fifo"), 0o620)
+            os.symlink("f", os.path.join(b, d, "link"))
+            return [(n, oct(st.st_mode), st.st_uid, st.st_gid) for n in ("f", "dir", "fifo", "link")
+                    for st in [os.lstat(os.path.join(b, d, n))]]
+
+        local = as_user(1234, 5678, create_all, self.local)
+        mounted = h.call(as_user, 1234, 5678, create_all, self.service.mountpoint, what="create as 1234")
+        self.assertIn("1234, 5678", local)
+        self.assertEqual(mounted, local, "entries created by uid 1234: mount differs from local")
+        # root's own set-ID file keeps its bits
+        sub = os.path.join(d, "root")
+        self.both(lambda b: os.mkdir(os.path.join(b, sub)))
+        self.both(lambda b: with_umask(0, make_entries, b, sub, 0o6755, 0o755, 0o600))
+        self.assert_provider_matches_local(d)
 
     def test_mkdir(self):
         d = self.fresh_dir("mkdir")
