@@ -100,5 +100,65 @@ class BenchSmoke(unittest.TestCase):
             self.assertNotIn(work_parent, f.read(), "a mount was left behind")
 
 
+def netns_and_links():
+    ns = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, text=True).stdout
+    links = subprocess.run(["ip", "-o", "link"], stdout=subprocess.PIPE, text=True).stdout
+    return ({l.split()[0] for l in ns.splitlines() if l.startswith("wfbench")},
+            {l.split(":")[1].strip().split("@")[0] for l in links.splitlines() if ": wfb" in l})
+
+
+def processes_under(path):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink("/proc/%s/exe" % pid).startswith(path):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+class BenchLinkSmoke(unittest.TestCase):
+    """`bench/run --link wan --small`: the provider in a network namespace
+    behind a shaped veth and the delay relay; figures appear, and the
+    namespace, the veth pair and the relay are gone afterwards."""
+
+    def setUp(self):
+        h.require_binaries()
+        if os.geteuid() != 0:
+            self.skipTest("--link needs root")
+        for tool in ("ip", "tc", "cc"):
+            if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
+                self.skipTest("--link needs %s" % tool)
+        self.tmp = tempfile.mkdtemp(prefix="wf-bench-link-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.tmp]))
+
+    def test_link_run(self):
+        work_parent = os.path.join(self.tmp, "work")
+        os.mkdir(work_parent)
+        before = netns_and_links()
+        argv = [sys.executable, BENCH, "--link", "wan", "--small", "--runs", "1", "--no-sshfs", "--no-csv",
+                "--build-dir", h.BUILD_DIR, "--dir", work_parent]
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=BOUND + 30)
+        except subprocess.TimeoutExpired as e:
+            self.fail("bench/run --link did not finish within %ds:\n%s"
+                      % (BOUND + 30, (e.stdout or b"").decode("utf-8", "replace")))
+        out = r.stdout.decode("utf-8", "replace")
+        print(out)
+        self.assertEqual(r.returncode, 0, "bench/run --link failed:\n" + out)
+        self.assertRegex(out, r"(?m)^\s+link:\s+wan: RTT 50 ms, 50 Mbit/s")
+        for label in ("sequential read", "sequential write (fsync+close)"):
+            m = re.search(r"(?m)^\s+%s\s+MB/s\s+(%s)\s" % (re.escape(label), NUMBER), out)
+            self.assertIsNotNone(m, "no figure for %r in:\n%s" % (label, out))
+            # a 50 Mbit/s link carries at most 6.25 MB/s: the shaping works
+            self.assertGreater(float(m.group(1)), 0.0, label)
+            self.assertLess(float(m.group(1)), 6.6, label)
+        self.assertEqual(netns_and_links(), before, "network namespace or veth left behind")
+        self.assertEqual(processes_under(work_parent), [], "a process was left behind")
+        self.assertEqual(os.listdir(work_parent), [], "temporary files left behind")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
