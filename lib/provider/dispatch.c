@@ -231,16 +231,30 @@ static int timespec_of(struct wf_time t, struct timespec *ts)
 /* create/mkdir/mknod/symlink may carry the caller's uid/gid (WF_EXT_OWNER).
  * The local directory provider applies them (see lfs_new_entry in localfs.c);
  * the callbacks of other providers have no caller parameter and create as
- * before. Set for the one call, forgotten afterwards. */
+ * before. Set for the one call, forgotten afterwards. The provider keeps its
+ * own copy of the ops, so localfs is recognised by the callback about to run
+ * (which works only with a struct wf_localfs as ud). */
+static int is_localfs(const struct wf_dispatch *dp, uint8_t type)
+{
+    const struct wf_provider_ops *o = dp->ops, *l = wf_localfs_ops();
+    switch (type) {
+    case WF_CREATE: return o->create && o->create == l->create;
+    case WF_MKDIR: return o->mkdir && o->mkdir == l->mkdir;
+    case WF_MKNOD: return o->mknod && o->mknod == l->mknod;
+    case WF_SYMLINK: return o->symlink && o->symlink == l->symlink;
+    default: return 0;
+    }
+}
+
 static void owner_begin(const struct wf_dispatch *dp, const struct wf_msg *req)
 {
-    if (dp->ops == wf_localfs_ops())
+    if (is_localfs(dp, req->type))
         wf_localfs_set_owner(dp->ud, (req->ext & WF_EXT_OWNER) != 0, (uid_t)req->uid, (gid_t)req->gid);
 }
 
-static void owner_end(const struct wf_dispatch *dp)
+static void owner_end(const struct wf_dispatch *dp, const struct wf_msg *req)
 {
-    if (dp->ops == wf_localfs_ops())
+    if (is_localfs(dp, req->type))
         wf_localfs_set_owner(dp->ud, 0, 0, 0);
 }
 
@@ -317,7 +331,7 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
         case WF_SYMLINK: /* target travels in path2, linkpath in path */
             owner_begin(dp, &req);
             rc = CALL(symlink, path2, path);
-            owner_end(dp);
+            owner_end(dp, &req);
             break;
         case WF_LINK:
             rc = CALL(link, path, path2);
@@ -346,13 +360,13 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
         case WF_MKNOD:
             owner_begin(dp, &req);
             rc = CALL(mknod, path, wf_mode_from_wire(req.mode), (dev_t)req.rdev);
-            owner_end(dp);
+            owner_end(dp, &req);
             break;
         case WF_CREATE: {
             uint64_t fh = WF_NO_FILE_HANDLE;
             owner_begin(dp, &req);
             rc = CALL(create, path, wf_mode_from_wire(req.mode), &fh);
-            owner_end(dp);
+            owner_end(dp, &req);
             resp.handle = fh;
             break;
         }
@@ -379,7 +393,7 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
         case WF_MKDIR:
             owner_begin(dp, &req);
             rc = CALL(mkdir, path, wf_mode_from_wire(req.mode));
-            owner_end(dp);
+            owner_end(dp, &req);
             break;
         case WF_READDIR:
             if (dp->verbose)
