@@ -255,6 +255,31 @@ class HostileServiceTest(unittest.TestCase):
             b.pop("atime"), a.pop("atime")  # reads are allowed inside
             self.assertEqual(b, a, path)
 
+    def test_owner_extension_applied(self):
+        """A service that sends the owner extension: the provider gives new
+        entries that owner where it may (as root), keeps the mode exactly,
+        and keeps set-ID bits only on entries that are the caller's."""
+        lines, _ = self.run_script("owner")
+        errors = [r for r in lines if "error" in r]
+        self.assertFalse(errors, errors)
+        script = {r["step"]: r for r in lines if r.get("phase") == "script"}
+        for step in ("own_create", "own_mkdir", "own_mknod", "own_symlink", "plain_create"):
+            self.assertGreaterEqual(script[step]["result"], 0, script[step])
+        root = os.geteuid() == 0
+        want_uid, want_gid = (1234, 5678) if root else (os.geteuid(), None)
+        for name, mode in (("owned.txt", 0o104755 if root else 0o100755), ("owned_dir", 0o40750),
+                           ("owned_fifo", 0o10640), ("owned_link", None)):
+            st = os.lstat(os.path.join(self.root, name))
+            with self.subTest(name=name):
+                self.assertEqual(st.st_uid, want_uid)
+                if want_gid is not None:
+                    self.assertEqual(st.st_gid, want_gid)
+                if mode is not None:
+                    self.assertEqual(oct(st.st_mode), oct(mode))
+        # no owner sent: the provider's entry, exact mode without set-ID bits
+        st = os.lstat(os.path.join(self.root, "plain.txt"))
+        self.assertEqual((st.st_uid, oct(st.st_mode)), (os.geteuid(), oct(0o100777)))
+
 
 if __name__ == "__main__":
     h.main()

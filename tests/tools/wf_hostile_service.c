@@ -7,7 +7,10 @@
  * provider drop the connection; it reconnects for the next one). Every
  * response is printed to stdout as one JSON line for the test to judge.
  *
- *   wf_hostile_service --port N --outside ABS_DIR [--script escape|readonly]
+ * The "owner" script is no attack: a service that sends the owner extension
+ * (WF_EXT_OWNER) with create/mkdir/mknod/symlink, for the provider's side of it.
+ *
+ *   wf_hostile_service --port N --outside ABS_DIR [--script escape|readonly|owner]
  *                      [--max-seconds S]
  *
  * Exit status: 0 when the script ran to the end, 2 on overall timeout,
@@ -32,6 +35,7 @@ struct step {
     enum hsrc hsrc;
     uint64_t handle;
     enum expect expect;
+    uint32_t ext, uid, gid; /* owner extension of creation requests */
 };
 
 #define S_DIR 0040000u
@@ -165,6 +169,19 @@ static const struct step readonly_steps[] = {
     { "ro_release", WF_RELEASE, "/inside.txt", .hsrc = H_LAST, .expect = EXP_OK },
 };
 
+/* The owner extension (uid 1234, gid 5678) on every creation request, and one
+ * create without it; the test checks the entries in the provided directory. */
+#define OWNER .ext = WF_EXT_OWNER, .uid = 1234, .gid = 5678
+static const struct step owner_steps[] = {
+    { "own_create", WF_CREATE, "/owned.txt", .mode = S_REG | 04755, .expect = EXP_OK, OWNER },
+    { "own_release", WF_RELEASE, "/owned.txt", .hsrc = H_LAST, .expect = EXP_OK },
+    { "own_mkdir", WF_MKDIR, "/owned_dir", .mode = S_DIR | 0750, .expect = EXP_OK, OWNER },
+    { "own_mknod", WF_MKNOD, "/owned_fifo", .mode = S_FIFO | 0640, .expect = EXP_OK, OWNER },
+    { "own_symlink", WF_SYMLINK, "/owned_link", "inside.txt", .expect = EXP_OK, OWNER },
+    { "plain_create", WF_CREATE, "/plain.txt", .mode = S_REG | 06777, .expect = EXP_OK },
+    { "plain_release", WF_RELEASE, "/plain.txt", .hsrc = H_LAST, .expect = EXP_OK },
+};
+
 enum phase { PH_WAIT_CONNECT, PH_SCRIPT, PH_UNKNOWN, PH_HANDLES, PH_MALFORMED, PH_FINAL, PH_DONE };
 
 #define HANDLE_OPENS 1100u
@@ -260,8 +277,9 @@ static void send_step(const struct step *st)
     m.length = st->length;
     m.offset = st->offset;
     m.access = 4; /* R_OK */
-    m.uid = 0;
-    m.gid = 0;
+    m.uid = st->uid;
+    m.gid = st->gid;
+    m.ext = st->ext;
     m.atime.sec = 1;
     m.mtime.sec = 1;
     if (st->type == WF_WRITE)
@@ -737,7 +755,7 @@ int main(int argc, char **argv)
         case 's': script = optarg; break;
         case 'm': max_seconds = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: %s --port N --outside DIR [--script escape|readonly] [--max-seconds S]\n",
+            fprintf(stderr, "usage: %s --port N --outside DIR [--script escape|readonly|owner] [--max-seconds S]\n",
                     argv[0]);
             return 1;
         }
@@ -750,6 +768,10 @@ int main(int argc, char **argv)
         g.steps = readonly_steps;
         g.nsteps = sizeof readonly_steps / sizeof readonly_steps[0];
         g.readonly = true;
+    } else if (strcmp(script, "owner") == 0) {
+        g.steps = owner_steps;
+        g.nsteps = sizeof owner_steps / sizeof owner_steps[0];
+        g.readonly = true; /* the script only, like readonly */
     } else {
         g.steps = escape_steps;
         g.nsteps = sizeof escape_steps / sizeof escape_steps[0];
