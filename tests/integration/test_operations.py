@@ -11,6 +11,7 @@ came back. Afterwards the provided directory itself must equal the local one.
 import ctypes
 import errno
 import os
+import shutil
 import stat
 import sys
 import unittest
@@ -597,6 +598,53 @@ class Operations(unittest.TestCase):
         self.both(lambda b: os.mkdir(os.path.join(b, sub)))
         self.both(lambda b: with_umask(0, make_entries, b, sub, 0o6755, 0o755, 0o600))
         self.assert_provider_matches_local(d)
+
+    # ------------------------------------------------------------ documented differences
+
+    @unittest.skipUnless(os.geteuid() == 0, "creating device nodes needs root")
+    def test_device_nodes_refused(self):
+        """The one deliberate difference (docs/security.md, "Device nodes"): no
+        block or character device is created through the mount; FIFOs are."""
+        d = self.fresh_dir("devices")
+        for kind in (stat.S_IFCHR, stat.S_IFBLK):
+            p = os.path.join(d, "dev%o" % kind)
+            self.assertEqual(outcome(os.mknod, os.path.join(self.local, p), kind | 0o600, os.makedev(1, 3))[0], "ok")
+            got = h.call(outcome, os.mknod, os.path.join(self.service.mountpoint, p), kind | 0o600,
+                         os.makedev(1, 3), what="mknod device on the mount")
+            self.assertEqual(got, ("err", "EPERM"))
+            self.assertFalse(os.path.lexists(os.path.join(self.provider.directory, p)))
+            os.unlink(os.path.join(self.local, p))
+        self.both(lambda b: os.mknod(os.path.join(b, d, "fifo"), stat.S_IFIFO | 0o600))
+        self.assert_provider_matches_local(d)
+
+    def test_path_length_limit(self):
+        """The protocol names files by their whole path, at most 4096 bytes
+        (docs/protocol.md, "Limits"): a deeper entry, reachable locally with
+        *at() calls, answers ENAMETOOLONG through the mount."""
+        d = self.fresh_dir("deep")
+        comp = "c" * 200
+
+        def deep(b):
+            fd = os.open(os.path.join(b, d), os.O_RDONLY | os.O_DIRECTORY)
+            depth = 0
+            try:
+                for depth in range(1, 26):  # 25 x 201 bytes: beyond 4096
+                    os.mkdir(comp, dir_fd=fd)
+                    nfd = os.open(comp, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                    os.close(fd)
+                    fd = nfd
+                return ("ok", depth)
+            except OSError as e:
+                return (errno.errorcode.get(e.errno, e.errno), depth)
+            finally:
+                os.close(fd)
+
+        self.assertEqual(deep(self.local), ("ok", 25))
+        got = h.call(deep, self.service.mountpoint, what="deep tree on the mount")
+        self.assertEqual(got[0], "ENAMETOOLONG")
+        # it stops where the path from the root no longer fits 4096 bytes
+        self.assertEqual(got[1], (4096 - len("/" + d)) // (len(comp) + 1) + 1)
+        shutil.rmtree(os.path.join(self.local, d))  # fd-relative, any depth
 
     def test_mkdir(self):
         d = self.fresh_dir("mkdir")
