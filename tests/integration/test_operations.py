@@ -644,7 +644,8 @@ class Operations(unittest.TestCase):
         self.assertEqual(got[0], "ENAMETOOLONG")
         # it stops where the path from the root no longer fits 4096 bytes
         self.assertEqual(got[1], (4096 - len("/" + d)) // (len(comp) + 1) + 1)
-        shutil.rmtree(os.path.join(self.local, d))  # fd-relative, any depth
+        for base in (self.local, self.provider.directory):  # fd-relative, any depth
+            shutil.rmtree(os.path.join(base, d, comp))
 
     def test_mkdir(self):
         d = self.fresh_dir("mkdir")
