@@ -30,9 +30,11 @@ command -v ninja >/dev/null || need+=(ninja-build)
 command -v cmake >/dev/null || need+=(cmake)
 [ -d /usr/include/linux ] || need+=(linux-libc-dev)
 
-# deb-src for the suite the machine runs (bookworm on Debian 12).
-suite="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
-if ! grep -rqs '^\(Types: *deb-src\|deb-src \)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+# apt-get source needs a deb-src entry; add one for the suite the machine
+# runs (bookworm on Debian 12) if there is none.
+update=0
+if ! grep -rqsE '^(Types: *deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  suite="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
   cat >/etc/apt/sources.list.d/webfuse-src.sources <<EOF
 Types: deb-src
 URIs: http://deb.debian.org/debian
@@ -40,13 +42,13 @@ Suites: $suite
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-  need+=(update)
+  update=1
+fi
+if [ $update = 1 ] || [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
 fi
 if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq
-  pkgs=("${need[@]/update/}")
-  # shellcheck disable=SC2068
-  [ -n "${pkgs[*]// /}" ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs[@]}
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 mkdir -p "$src" "$sysroot"
