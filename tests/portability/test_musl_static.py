@@ -25,6 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import wfharness as h  # noqa: E402
+from ports import service_port  # noqa: E402
 
 SKIP = 77
 MUSL_DIR = os.environ.get("WF_MUSL_DIR") or os.path.join(h.SOURCE_DIR, "build-musl")
@@ -77,7 +78,7 @@ class MuslStatic(unittest.TestCase):
             os.mkdir(os.path.join(d, "sub"))
             with open(os.path.join(d, "sub", "blob"), "wb") as f:
                 f.write(data)
-        with h.attached(populate=populate) as (svc, prov):
+        with h.attached(service_kwargs={"port": service_port()}, populate=populate) as (svc, prov):
             self.assertEqual(svc.listdir(), ["sub"])
 
             def read_blob():
