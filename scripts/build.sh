@@ -13,6 +13,7 @@
 #            their Debian source packages under BUILD_DIR/deps by
 #            scripts/musl-sysroot.sh (first run: about a minute; installs
 #            musl-tools, meson, dpkg-dev with apt-get)  (build-musl/)
+#            WF_MUSL_TLS=mbedtls: with wss:// (mbedTLS built the same way)
 # Extra cmake arguments can be given in WF_CMAKE_ARGS.
 set -euo pipefail
 
@@ -41,6 +42,11 @@ if [ "$flavour" = musl-static ]; then
   args=(-DWF_WERROR=ON -DCMAKE_BUILD_TYPE=MinSizeRel -DWF_SHARED=OFF -DWF_TESTS=OFF -DWF_EXAMPLES=OFF
         "-DCMAKE_C_FLAGS=-isystem $dir/deps/kernel-include -ffunction-sections -fdata-sections"
         "-DCMAKE_EXE_LINKER_FLAGS=-static -Wl,--gc-sections")
+  if [ "${WF_MUSL_TLS:-none}" = mbedtls ]; then
+    # libwebsockets.pc does not name its TLS library; a static link needs it
+    l="$dir/deps/sysroot/lib"
+    args+=("-DCMAKE_C_STANDARD_LIBRARIES=$l/libmbedtls.a $l/libmbedx509.a $l/libmbedcrypto.a")
+  fi
 fi
 jobs="${WF_JOBS:-2}"
 

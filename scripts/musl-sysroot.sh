@@ -7,20 +7,23 @@
 #
 #   bash scripts/musl-sysroot.sh DIR      -> DIR/sysroot/{include,lib}
 #
-# libwebsockets is built without TLS (ws:// only): a static TLS library for
-# musl would be a third source build for a feature most devices put behind
-# a reverse proxy anyway (see docs/embedded.md).
+# libwebsockets is built without TLS (ws:// only), unless WF_MUSL_TLS=mbedtls:
+# then mbedTLS is built the same way (a third source package) and
+# libwebsockets uses it, for wss:// and --wf-cert/--wf-key.
 set -euo pipefail
 
 dir="$(mkdir -p "$1" && cd "$1" && pwd)"
 src="$dir/src"
 sysroot="$dir/sysroot"
 jobs="${WF_JOBS:-2}"
+tls="${WF_MUSL_TLS:-none}"
+case "$tls" in none|mbedtls) ;; *) echo "musl-sysroot: WF_MUSL_TLS is none or mbedtls" >&2; exit 2 ;; esac
 
-if [ -f "$sysroot/.done" ]; then
-  echo "musl-sysroot: $sysroot is complete"
+if [ -f "$sysroot/.done-$tls" ]; then
+  echo "musl-sysroot: $sysroot is complete (TLS: $tls)"
   exit 0
 fi
+rm -f "$sysroot"/.done-*
 
 need=()
 command -v musl-gcc >/dev/null || need+=(musl-tools)
@@ -53,7 +56,9 @@ fi
 
 mkdir -p "$src" "$sysroot"
 cd "$src"
-for pkg in fuse3 libwebsockets; do
+pkgs=(fuse3 libwebsockets)
+[ "$tls" = mbedtls ] && pkgs+=(mbedtls)
+for pkg in "${pkgs[@]}"; do
   ls -d "$src/$pkg"-*/ >/dev/null 2>&1 || apt-get source -qq "$pkg" >/dev/null
 done
 fuse_src="$(ls -d "$src"/fuse3-*/ | head -1)"
@@ -77,11 +82,27 @@ meson setup "$dir/build-fuse" "$fuse_src" --prefix "$sysroot" --libdir lib \
   { tail -30 "$dir/fuse.log"; exit 1; }
 ninja -C "$dir/build-fuse" -j"$jobs" install >>"$dir/fuse.log" 2>&1 || { tail -30 "$dir/fuse.log"; exit 1; }
 
-echo "musl-sysroot: libwebsockets (no TLS) from $lws_src"
+lws_tls=(-DLWS_WITH_SSL=OFF)
+if [ "$tls" = mbedtls ]; then
+  mbed_src="$(ls -d "$src"/mbedtls-*/ | head -1)"
+  echo "musl-sysroot: mbedTLS from $mbed_src"
+  rm -rf "$dir/build-mbedtls"
+  cmake -S "$mbed_src" -B "$dir/build-mbedtls" -DCMAKE_INSTALL_PREFIX="$sysroot" \
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_C_COMPILER=musl-gcc -DENABLE_PROGRAMS=OFF \
+    -DENABLE_TESTING=OFF -DUSE_STATIC_MBEDTLS_LIBRARY=ON -DUSE_SHARED_MBEDTLS_LIBRARY=OFF \
+    >"$dir/mbedtls.log" 2>&1 || { tail -30 "$dir/mbedtls.log"; exit 1; }
+  cmake --build "$dir/build-mbedtls" -j"$jobs" --target install >>"$dir/mbedtls.log" 2>&1 ||
+    { tail -30 "$dir/mbedtls.log"; exit 1; }
+  l="$sysroot/lib"
+  lws_tls=(-DLWS_WITH_SSL=ON -DLWS_WITH_MBEDTLS=ON -DLWS_MBEDTLS_INCLUDE_DIRS="$sysroot/include"
+           "-DLWS_MBEDTLS_LIBRARIES=$l/libmbedtls.a;$l/libmbedx509.a;$l/libmbedcrypto.a")
+fi
+
+echo "musl-sysroot: libwebsockets (TLS: $tls) from $lws_src"
 rm -rf "$dir/build-lws"
 cmake -S "$lws_src" -B "$dir/build-lws" -DCMAKE_INSTALL_PREFIX="$sysroot" \
   -DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_C_COMPILER=musl-gcc \
-  -DLWS_WITH_SSL=OFF -DLWS_WITH_STATIC=ON -DLWS_WITH_SHARED=OFF \
+  "${lws_tls[@]}" -DLWS_WITH_STATIC=ON -DLWS_WITH_SHARED=OFF \
   -DLWS_WITHOUT_TESTAPPS=ON -DLWS_WITH_MINIMAL_EXAMPLES=OFF \
   -DLWS_WITH_HTTP2=OFF -DLWS_IPV6=ON -DLWS_UNIX_SOCK=ON -DLWS_WITH_ZLIB=OFF \
   -DLWS_WITH_LIBUV=OFF -DLWS_WITH_LIBEV=OFF -DLWS_WITH_GLIB=OFF \
@@ -89,5 +110,5 @@ cmake -S "$lws_src" -B "$dir/build-lws" -DCMAKE_INSTALL_PREFIX="$sysroot" \
 cmake --build "$dir/build-lws" -j"$jobs" --target install >>"$dir/lws.log" 2>&1 ||
   { tail -30 "$dir/lws.log"; exit 1; }
 
-touch "$sysroot/.done"
+touch "$sysroot/.done-$tls"
 echo "musl-sysroot: done: $sysroot"

@@ -2,13 +2,13 @@
 # Opt-in portability checks for embedded targets (docs/embedded.md):
 #   1. -DWF_PROVIDER=OFF and -DWF_SERVICE=OFF builds compile (warnings are errors);
 #   2. the musl static build (scripts/build.sh musl-static) compiles both
-#      sides against a TLS-less libwebsockets;
+#      sides against a TLS-less libwebsockets, and against one with mbedTLS;
 #   3. an arm64 cross build (cmake/toolchains/aarch64-linux-gnu.cmake against
 #      Debian's arm64 packages, scripts/debian-sysroot.sh) compiles, and its
 #      unit tests pass under qemu-user;
-#   4. ctest -L portability on the host build: the musl static service mounts
-#      and serves, the arm64 service and provider read a file through the
-#      mount under qemu-user.
+#   4. ctest -L portability on the host build: the musl static services mount
+#      and serve (ws://, and wss:// with mbedTLS), the arm64 service and
+#      provider read a file through the mount under qemu-user.
 #
 #   bash scripts/portability.sh [WORK_DIR]     (default: build-portability/)
 #
@@ -33,6 +33,8 @@ done
 
 step "musl static, libwebsockets without TLS"
 bash "$here/scripts/build.sh" musl-static "$work/musl"
+step "musl static, libwebsockets with mbedTLS"
+WF_MUSL_TLS=mbedtls bash "$here/scripts/build.sh" musl-static "$work/musl-tls"
 
 step "arm64 cross build (Debian multiarch packages in a sysroot)"
 command -v qemu-aarch64-static >/dev/null ||
@@ -49,5 +51,6 @@ bash "$here/scripts/build.sh" werror "$host" >/dev/null
 step "portability tests"
 WF_MUSL_DIR="$work/musl" WF_CROSS_DIR="$work/arm64/build" WF_CROSS_SYSROOT="$work/arm64/sysroot" \
   WF_CROSS_QEMU=qemu-aarch64-static ctest --test-dir "$host" -L portability --output-on-failure
+WF_MUSL_DIR="$work/musl-tls" ctest --test-dir "$host" -L portability -R musl --output-on-failure
 
 echo "portability: all checks passed in ${SECONDS}s"

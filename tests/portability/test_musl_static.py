@@ -6,7 +6,9 @@
 - the static service mounts, and serves both the static (TLS-less, musl)
   provider and the regular glibc one: listing, a 1 MiB file read back with
   the right sha256, a file written through the mount;
-- the TLS-less provider refuses wss:// with a message saying why.
+- built without TLS (the default), the provider refuses wss:// with a
+  message saying why; built with WF_MUSL_TLS=mbedtls, the static service
+  serves the static provider over wss:// with a test CA (test_tls's PKI).
 
 DIR is $WF_MUSL_DIR (ctest passes the WF_MUSL_DIR cache entry, by default
 build-musl/ in the source tree). Skips (exit 77) when no musl build is
@@ -20,6 +22,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,6 +52,15 @@ def has_interpreter(path):
             if struct.unpack(end + "I", f.read(4))[0] == 3:  # PT_INTERP
                 return True
     return False
+
+
+def built_with_tls():
+    """Whether the musl build's libwebsockets has TLS (its CMake cache says)."""
+    try:
+        with open(os.path.join(MUSL_DIR, "CMakeCache.txt")) as f:
+            return any(re.match(r"WF_LWS_HAS_TLS:INTERNAL=1$", l.strip()) for l in f)
+    except OSError:
+        return False
 
 
 def project_version():
@@ -102,7 +114,32 @@ class MuslStatic(unittest.TestCase):
             self.skipTest("no regular build of webfuse_provider at " + self.saved[1])
         self.serve(self.saved[1])
 
+    def test_wss(self):
+        if not built_with_tls():
+            self.skipTest("built without TLS (WF_MUSL_TLS=mbedtls builds it with)")
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl is missing")
+        from test_tls import make_pki
+        h.PROVIDER_BIN = PROVIDER
+        pki = tempfile.mkdtemp(prefix="wf-musl-pki-")
+        self.addCleanup(shutil.rmtree, pki, True)
+        make_pki(pki)
+        port = service_port()
+        svc = h.Service(port=port, extra_args=["--wf-cert", os.path.join(pki, "server.pem"),
+                                               "--wf-key", os.path.join(pki, "server.key")])
+        with svc:
+            prov = h.Provider(svc, url="wss://localhost:%d/" % port,
+                              extra_args=["--ca-path", os.path.join(pki, "ca.pem")])
+            self.addCleanup(prov.cleanup)
+            with open(prov.path("file.txt"), "wb") as f:
+                f.write(b"over wss\n")
+            prov.start()
+            with open(svc.path("file.txt"), "rb") as f:
+                self.assertEqual(h.call(f.read, what="read over wss"), b"over wss\n")
+
     def test_tlsless_provider_refuses_wss(self):
+        if built_with_tls():
+            self.skipTest("built with TLS")
         with h.TempDir() as d:
             r = subprocess.run([PROVIDER, "-u", "wss://127.0.0.1:9/", "-p", d],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
