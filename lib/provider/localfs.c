@@ -62,10 +62,16 @@ static void lfs_close_all(struct wf_localfs *fs)
 
 /* ---- operations ------------------------------------------------------ */
 
-/* Resolves path to (parent, name); a path naming the root itself fails with
- * root_err (0: the root is allowed). Returns 0 (release at) or -errno. */
-static int lfs_target(struct wf_localfs *fs, const char *path, struct lfs_at *at, int root_err)
+enum { LFS_READ, LFS_WRITE };
+
+/* Resolves path to (parent, name) for an operation that reads or writes
+ * (LFS_WRITE fails with EROFS on a read-only provider); a path naming the
+ * root itself fails with root_err (0: the root is allowed).
+ * Returns 0 (release at) or -errno. */
+static int lfs_target(struct wf_localfs *fs, const char *path, struct lfs_at *at, int access, int root_err)
 {
+    if (access == LFS_WRITE && fs->read_only)
+        return -EROFS;
     int rc = lfs_resolve(&fs->root, path, at);
     if (rc == 0 && root_err && lfs_is_root(at)) {
         lfs_release_at(at);
@@ -113,7 +119,7 @@ static int lfs_fd_for(struct wf_localfs *fs, const char *path, uint64_t fh, int 
     if (fh != WF_NO_FILE_HANDLE)
         return lfs_handle_fd(fs, fh);
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, 0);
+    int rc = lfs_target(fs, path, &at, LFS_READ, 0);
     if (rc < 0)
         return rc;
     int fd = lfs_open_regular(&at, flags);
@@ -135,25 +141,21 @@ static int lfs_access(void *ud, const char *path, int mode)
     if (fs->read_only && (mode & W_OK))
         return -EROFS;
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, 0);
-    if (rc < 0)
-        return rc;
-    return lfs_done(&at, faccessat(at.dirfd, at.name, mode, AT_SYMLINK_NOFOLLOW));
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
+    return rc < 0 ? rc : lfs_done(&at, faccessat(at.dirfd, at.name, mode, AT_SYMLINK_NOFOLLOW));
 }
 
 static int lfs_getattr(void *ud, const char *path, struct stat *st)
 {
     struct lfs_at at;
-    int rc = lfs_target(ud, path, &at, 0);
-    if (rc < 0)
-        return rc;
-    return lfs_done(&at, fstatat(at.dirfd, at.name, st, AT_SYMLINK_NOFOLLOW));
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
+    return rc < 0 ? rc : lfs_done(&at, fstatat(at.dirfd, at.name, st, AT_SYMLINK_NOFOLLOW));
 }
 
 static int lfs_readlink(void *ud, const char *path, char *buf, size_t size)
 {
     struct lfs_at at;
-    int rc = lfs_target(ud, path, &at, 0);
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
     if (rc < 0)
         return rc;
     ssize_t n = readlinkat(at.dirfd, at.name, buf, size);
@@ -163,15 +165,10 @@ static int lfs_readlink(void *ud, const char *path, char *buf, size_t size)
 
 static int lfs_symlink(void *ud, const char *target, const char *linkpath)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    struct lfs_at at;
-    int rc = lfs_target(fs, linkpath, &at, -EEXIST);
-    if (rc < 0)
-        return rc;
     /* The target is stored as data; the provider never follows it. */
-    return lfs_done(&at, symlinkat(target, at.dirfd, at.name));
+    struct lfs_at at;
+    int rc = lfs_target(ud, linkpath, &at, LFS_WRITE, -EEXIST);
+    return rc < 0 ? rc : lfs_done(&at, symlinkat(target, at.dirfd, at.name));
 }
 
 /* link and rename: both ends resolved, neither may be the root. */
@@ -179,10 +176,10 @@ static int lfs_two_paths(struct wf_localfs *fs, const char *oldpath, const char 
                          unsigned rename_flags, int is_rename)
 {
     struct lfs_at from, to;
-    int rc = lfs_target(fs, oldpath, &from, root_err);
+    int rc = lfs_target(fs, oldpath, &from, LFS_WRITE, root_err);
     if (rc < 0)
         return rc;
-    rc = lfs_target(fs, newpath, &to, root_err);
+    rc = lfs_target(fs, newpath, &to, LFS_WRITE, root_err);
     if (rc < 0) {
         lfs_release_at(&from);
         return rc;
@@ -197,10 +194,7 @@ static int lfs_two_paths(struct wf_localfs *fs, const char *oldpath, const char 
 
 static int lfs_link(void *ud, const char *oldpath, const char *newpath)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    return lfs_two_paths(fs, oldpath, newpath, -EPERM, 0, 0);
+    return lfs_two_paths(ud, oldpath, newpath, -EPERM, 0, 0);
 }
 
 static int lfs_rename(void *ud, const char *oldpath, const char *newpath, unsigned int flags)
@@ -215,28 +209,18 @@ static int lfs_rename(void *ud, const char *oldpath, const char *newpath, unsign
 
 static int lfs_chmod(void *ud, const char *path, mode_t mode)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, 0);
-    if (rc < 0)
-        return rc;
     /* glibc emulates NOFOLLOW race-free (O_PATH + /proc) and answers
      * EOPNOTSUPP for a symlink. */
-    return lfs_done(&at, fchmodat(at.dirfd, at.name, mode & 07777, AT_SYMLINK_NOFOLLOW));
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, 0);
+    return rc < 0 ? rc : lfs_done(&at, fchmodat(at.dirfd, at.name, mode & 07777, AT_SYMLINK_NOFOLLOW));
 }
 
 static int lfs_chown(void *ud, const char *path, uid_t uid, gid_t gid)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, 0);
-    if (rc < 0)
-        return rc;
-    return lfs_done(&at, fchownat(at.dirfd, at.name, uid, gid, AT_SYMLINK_NOFOLLOW));
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, 0);
+    return rc < 0 ? rc : lfs_done(&at, fchownat(at.dirfd, at.name, uid, gid, AT_SYMLINK_NOFOLLOW));
 }
 
 static int lfs_truncate(void *ud, const char *path, off_t size, uint64_t fh)
@@ -313,27 +297,20 @@ static int lfs_open(void *ud, const char *path, int flags, uint64_t *fh)
 
 static int lfs_mknod(void *ud, const char *path, mode_t mode, dev_t rdev)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
     /* No device nodes: a remote peer must not create a door to local hardware. */
     mode_t type = mode & S_IFMT;
     if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != 0)
         return -EPERM;
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, -EEXIST);
-    if (rc < 0)
-        return rc;
-    return lfs_done(&at, mknodat(at.dirfd, at.name, (type ? type : S_IFREG) | (mode & 07777), 0));
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, -EEXIST);
+    return rc < 0 ? rc : lfs_done(&at, mknodat(at.dirfd, at.name, (type ? type : S_IFREG) | (mode & 07777), 0));
 }
 
 static int lfs_create(void *ud, const char *path, mode_t mode, uint64_t *fh)
 {
     struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, -EISDIR);
+    int rc = lfs_target(fs, path, &at, LFS_WRITE, -EISDIR);
     if (rc < 0)
         return rc;
     struct stat st;
@@ -367,14 +344,9 @@ static int lfs_release(void *ud, const char *path, uint64_t fh)
 
 static int lfs_unlink(void *ud, const char *path)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, -EISDIR);
-    if (rc < 0)
-        return rc;
-    return lfs_done(&at, unlinkat(at.dirfd, at.name, 0));
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, -EISDIR);
+    return rc < 0 ? rc : lfs_done(&at, unlinkat(at.dirfd, at.name, 0));
 }
 
 /* pread/pwrite through the handle, or through a file opened for this one
@@ -422,20 +394,15 @@ static int lfs_write(void *ud, const char *path, const char *buf, size_t size, o
 
 static int lfs_mkdir(void *ud, const char *path, mode_t mode)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, -EEXIST);
-    if (rc < 0)
-        return rc;
-    return lfs_done(&at, mkdirat(at.dirfd, at.name, mode & 07777));
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, -EEXIST);
+    return rc < 0 ? rc : lfs_done(&at, mkdirat(at.dirfd, at.name, mode & 07777));
 }
 
 static int lfs_readdir(void *ud, const char *path, wf_dir_filler filler, void *dirbuf)
 {
     struct lfs_at at;
-    int rc = lfs_target(ud, path, &at, 0);
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
     if (rc < 0)
         return rc;
     int fd = openat(at.dirfd, at.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -469,20 +436,15 @@ static int lfs_readdir(void *ud, const char *path, wf_dir_filler filler, void *d
 
 static int lfs_rmdir(void *ud, const char *path)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, -EBUSY);
-    if (rc < 0)
-        return rc;
-    return lfs_done(&at, unlinkat(at.dirfd, at.name, AT_REMOVEDIR));
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, -EBUSY);
+    return rc < 0 ? rc : lfs_done(&at, unlinkat(at.dirfd, at.name, AT_REMOVEDIR));
 }
 
 static int lfs_statfs(void *ud, const char *path, struct statvfs *st)
 {
     struct lfs_at at;
-    int rc = lfs_target(ud, path, &at, 0);
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
     if (rc < 0)
         return rc;
     int fd = openat(at.dirfd, at.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -506,10 +468,8 @@ static int lfs_utimens(void *ud, const char *path, const struct timespec tv[2], 
         return futimens(fd, tv) < 0 ? -errno : 0;
     }
     struct lfs_at at;
-    int rc = lfs_target(fs, path, &at, 0);
-    if (rc < 0)
-        return rc;
-    return lfs_done(&at, utimensat(at.dirfd, at.name, tv, AT_SYMLINK_NOFOLLOW));
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, 0);
+    return rc < 0 ? rc : lfs_done(&at, utimensat(at.dirfd, at.name, tv, AT_SYMLINK_NOFOLLOW));
 }
 
 static void lfs_disconnected(void *ud)
