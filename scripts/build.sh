@@ -65,7 +65,9 @@ fi
 cmake --build "$dir" -j"$jobs" "${targets[@]}"
 if [ "$flavour" = musl-static ]; then
   for p in webfuse webfuse_provider; do
-    [ -x "$dir/$p" ] && strip -o "$dir/$p.stripped" "$dir/$p" &&
+    if [ -x "$dir/$p" ]; then
+      strip -o "$dir/$p.stripped" "$dir/$p"
       echo "build.sh: $dir/$p: $(stat -c %s "$dir/$p.stripped") bytes stripped"
+    fi
   done
 fi
