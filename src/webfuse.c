@@ -13,7 +13,7 @@
 #include "webfuse/log.h"
 #include "webfuse/service.h"
 
-#define WF_VERSION "0.1.0"
+#include "wf_version.h"
 
 struct options {
     int port, timeout, resume_timeout;
@@ -101,7 +101,9 @@ int main(int argc, char *argv[])
     /* Message buffers of up to 1 MiB come and go. Mapped, they go back to the
      * system when freed; glibc's adaptive threshold would keep them on the
      * heap, and resident, after the first one. */
+#ifdef M_MMAP_THRESHOLD /* glibc; musl's allocator gives large blocks back anyway */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct options o = { .port = 8081, .timeout = 10, .resume_timeout = 30,
                          .attr_timeout = -1, .entry_timeout = -1, .negative_timeout = -1 };

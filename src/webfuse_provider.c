@@ -13,9 +13,7 @@
 #include "webfuse/log.h"
 #include "webfuse/provider.h"
 
-#ifndef WF_VERSION
-#define WF_VERSION "0.1.0"
-#endif
+#include "wf_version.h"
 
 static struct wf_provider *g_provider;
 
@@ -59,7 +57,9 @@ int main(int argc, char **argv)
     /* Message buffers of up to 1 MiB come and go. Mapped, they go back to the
      * system when freed; glibc's adaptive threshold would keep them on the
      * heap, and resident, after the first one. */
+#ifdef M_MMAP_THRESHOLD /* glibc; musl's allocator gives large blocks back anyway */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     enum { OPT_RECONNECT = 256, OPT_NO_RECONNECT, OPT_VERSION, OPT_SYSLOG };
     static const struct option longopts[] = {
         { "url", required_argument, NULL, 'u' },

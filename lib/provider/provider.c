@@ -388,12 +388,17 @@ static int start(struct wf_provider *p)
     info.uid = -1;
     info.fd_limit_per_thread = 16;
     if (p->tls) {
+#if !defined(LWS_WITH_TLS)
+        wf_error("wss:// needs TLS, and libwebsockets was built without it");
+        return WF_ETLS;
+#else
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.client_ssl_ca_filepath = p->ca_path;
         if (p->ca_path && access(p->ca_path, R_OK) != 0) {
             wf_error("cannot read CA file %s: %s", p->ca_path, strerror(errno));
             return WF_ETLS;
         }
+#endif
     }
     struct lws_context *ctx = lws_create_context(&info);
     if (!ctx) {
