@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "proto/wf_msg.h"
+#include "proto/wf_refusal.h"
+#include "provider/probe.h"
 #include "provider/provider_int.h"
 #include "transport/wf_conn.h"
 #include "util/wf_log.h"
@@ -28,6 +30,12 @@
 #define WF_TX_HIGH (2u * 1024u * 1024u)
 #define WF_TX_LOW (1u * 1024u * 1024u)
 #define WF_MAX_TOKEN (64u * 1024u)
+/* A connection that ends this soon without a single request was turned away. */
+#define WF_TURNED_AWAY_US (2ll * LWS_US_PER_SEC)
+/* How long a stop waits for the close handshake before it just goes. */
+#define WF_CLOSE_WAIT_US (1ll * LWS_US_PER_SEC)
+#define WF_REASON_MAX 124 /* a close frame's text is shorter */
+#define WF_CAUSE_MAX 320
 
 enum wf_state { WF_IDLE, WF_RUNNING, WF_FINISHING, WF_FINISHED };
 
@@ -47,10 +55,24 @@ struct wf_provider {
     struct wf_conn conn;
     int connecting, established, rx_paused;
     lws_usec_t established_at;
+    int served;                 /* a request arrived on this connection */
+    int closing;                /* stop: our close frame is on its way */
+    lws_usec_t close_deadline;
+
+    /* why the last attempt or connection ended (wf_provider_get_status) */
+    enum wf_provider_state pub_state;
+    int close_code, permanent, tls_failed;
+    char peer_reason[WF_REASON_MAX]; /* text of the service's close frame */
+    char reason[WF_CAUSE_MAX];
+    char logged[WF_CAUSE_MAX]; /* the cause last logged: one line per change */
+    lws_usec_t retry_at;
+    unsigned connections;
+    struct wf_dispatch_stats stats;
+    wf_credentials_fn ask_fn;
+    void *ask_ud;
 
     enum wf_state state;
     int result;
-    int last_tls_error;
     volatile sig_atomic_t stop;
 
     lws_sorted_usec_list_t sul_retry, sul_wake;
@@ -153,23 +175,45 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
     (void)sul; /* only ends the wait in wf_provider_service() */
 }
 
-/* The current attempt or connection is over: retry later or finish. */
-static void connection_ended(struct wf_provider *p, int tls_error)
+/* Records why the attempt or connection ended. */
+static void set_cause(struct wf_provider *p, int code, int permanent, const char *fmt, const char *arg)
+{
+    p->close_code = code;
+    p->permanent = permanent;
+    snprintf(p->reason, sizeof p->reason, fmt, arg ? arg : "");
+}
+
+static int give_up(const struct wf_provider *p)
+{
+    return !p->reconnect || (p->permanent && p->reconnect != WF_RECONNECT_ALWAYS);
+}
+
+/* The current attempt or connection is over: retry later or finish. One log
+ * line per change of cause, not per attempt. at_once: retry without delay
+ * (a working connection was lost). */
+static void connection_ended(struct wf_provider *p, int at_once)
 {
     if (p->state != WF_RUNNING || p->stop)
         return;
-    if (!p->reconnect) {
+    if (give_up(p)) {
         p->state = WF_FINISHING;
-        p->result = tls_error ? WF_ETLS : WF_ECONNECT;
+        p->result = p->tls_failed ? WF_ETLS : p->permanent ? WF_EREFUSED : WF_ECONNECT;
         return;
     }
-    unsigned base = p->backoff_ms;
-    unsigned delay = base / 2u + next_random(p) % (base / 2u + 1u);
-    if (delay < 1)
-        delay = 1;
-    wf_info("retrying in %u ms", delay);
+    unsigned delay = 1;
+    if (!at_once) {
+        unsigned base = p->backoff_ms;
+        delay = base / 2u + next_random(p) % (base / 2u + 1u);
+        p->backoff_ms = base * 2u > WF_BACKOFF_MAX_MS ? WF_BACKOFF_MAX_MS : base * 2u;
+    }
+    if (strcmp(p->logged, p->reason) != 0) {
+        wf_info("%s; retrying, at most %u s apart", p->reason, WF_BACKOFF_MAX_MS / 1000u);
+        snprintf(p->logged, sizeof p->logged, "%s", p->reason);
+    }
+    wf_debug("retrying in %u ms", delay);
+    p->pub_state = WF_PROVIDER_WAITING;
+    p->retry_at = lws_now_usecs() + (lws_usec_t)delay * LWS_US_PER_MS;
     lws_sul_schedule(p->ctx, 0, &p->sul_retry, retry_cb, (lws_usec_t)delay * LWS_US_PER_MS);
-    p->backoff_ms = base * 2u > WF_BACKOFF_MAX_MS ? WF_BACKOFF_MAX_MS : base * 2u;
 }
 
 static int is_tls_error(const char *msg)
@@ -200,16 +244,55 @@ static void connect_now(struct wf_provider *p)
     ci.pwsi = &p->wsi;
     ci.opaque_user_data = p;
 
-    if (p->verbose)
-        wf_debug("connecting to %s", p->url);
+    wf_debug("connecting to %s", p->url);
     p->connecting = 1;
-    p->last_tls_error = 0;
+    p->tls_failed = 0;
+    p->peer_reason[0] = '\0';
+    p->pub_state = WF_PROVIDER_CONNECTING;
     if (!lws_client_connect_via_info(&ci) && p->connecting) {
         /* failed before any callback reported it */
         p->connecting = 0;
         p->wsi = NULL;
-        wf_error("cannot connect to %s", p->url);
+        char why[160], words[WF_CAUSE_MAX];
+        wf_probe_tcp(p->host, p->port, 1000, why, sizeof why);
+        snprintf(words, sizeof words, "cannot reach %s: %s", p->url, why);
+        set_cause(p, 0, 0, "%s", words);
         connection_ended(p, 0);
+    }
+}
+
+/* The attempt failed before the WebSocket was open. */
+static void on_connect_error(struct wf_provider *p, struct lws *wsi, const char *msg)
+{
+    unsigned status = wsi ? lws_http_client_http_response(wsi) : 0;
+    enum wf_refusal r = status ? wf_refusal_from_code((int)status) : WF_REFUSE_NONE;
+    char words[WF_CAUSE_MAX];
+    if (r != WF_REFUSE_NONE) {
+        set_cause(p, (int)r, wf_refusal_permanent(r), "refused: %s", wf_refusal_text(r));
+    } else if (status) {
+        snprintf(words, sizeof words, "%s answered HTTP %u instead of opening a WebSocket (is the URL right?)",
+                 p->url, status);
+        set_cause(p, 0, 0, "%s", words);
+    } else if (p->tls && is_tls_error(msg) && wf_probe_scheme(p->host, p->port, 1000) == WF_PROBE_HTTP) {
+        snprintf(words, sizeof words, "%s does not speak TLS: the URL must start with ws://", p->url);
+        set_cause(p, 0, 1, "%s", words);
+    } else if (p->tls && is_tls_error(msg)) {
+        p->tls_failed = 1;
+        snprintf(words, sizeof words, "TLS error with %s: %s (is the service's certificate trusted? see --ca-path)",
+                 p->url, msg);
+        set_cause(p, 0, 1, "%s", words);
+    } else if (!p->tls && strstr(msg, "read failed") && wf_probe_scheme(p->host, p->port, 1000) == WF_PROBE_TLS) {
+        snprintf(words, sizeof words, "%s uses TLS: the URL must start with wss://", p->url);
+        set_cause(p, 0, 1, "%s", words);
+    } else if (strstr(msg, "read failed")) {
+        set_cause(p, 0, 0, "%s", "the service closed the connection during the handshake: "
+                  "a token may be required or another provider may be attached");
+    } else {
+        char why[160];
+        if (strstr(msg, "nable to connect") && wf_probe_tcp(p->host, p->port, 1000, why, sizeof why) != 0)
+            msg = why;
+        snprintf(words, sizeof words, "cannot reach %s: %s", p->url, msg);
+        set_cause(p, 0, 0, "%s", words);
     }
 }
 
@@ -218,10 +301,56 @@ static int on_established(struct wf_provider *p, struct lws *wsi)
     p->connecting = 0;
     p->established = 1;
     p->rx_paused = 0;
+    p->served = 0;
     p->established_at = lws_now_usecs();
+    p->pub_state = WF_PROVIDER_CONNECTED;
+    p->connections++;
+    p->stats.files_open = 0;
+    p->logged[0] = '\0'; /* a failure after this is news again */
     wf_conn_init(&p->conn, wsi);
     wf_info("connected to %s", p->url);
     return 0;
+}
+
+/* The service sent a close frame: 2-byte code, then a reason text. */
+static void on_peer_close(struct wf_provider *p, const unsigned char *in, size_t len)
+{
+    if (len < 2) {
+        p->close_code = WF_CLOSE_NORMAL; /* a close frame without a code */
+        return;
+    }
+    p->close_code = (in[0] << 8) | in[1];
+    size_t n = len - 2 < sizeof p->peer_reason - 1 ? len - 2 : sizeof p->peer_reason - 1;
+    for (size_t i = 0; i < n; i++) /* printable only: it goes into our log */
+        p->peer_reason[i] = in[2 + i] >= 0x20 && in[2 + i] < 0x7f ? (char)in[2 + i] : '?';
+    p->peer_reason[n] = '\0';
+}
+
+/* Why an open connection ended, from its close code (or the lack of one). */
+static void closed_cause(struct wf_provider *p, int code, lws_usec_t lived)
+{
+    enum wf_refusal r = wf_refusal_from_code(code);
+    const char *extra = p->peer_reason;
+    if (r != WF_REFUSE_NONE) {
+        char words[WF_CAUSE_MAX];
+        snprintf(words, sizeof words, "refused: %s%s%s%s", wf_refusal_text(r), *extra ? " (" : "", extra,
+                 *extra ? ")" : "");
+        set_cause(p, (int)r, wf_refusal_permanent(r), "%s", words);
+    } else if (code == WF_CLOSE_GOING_AWAY) {
+        set_cause(p, code, 0, "the service at %s is shutting down", p->url);
+    } else if (code == WF_CLOSE_PROTOCOL) {
+        set_cause(p, code, 0, "the service closed the connection: protocol error %s", extra);
+    } else if (code && code != WF_CLOSE_ABNORMAL) {
+        char words[WF_CAUSE_MAX];
+        snprintf(words, sizeof words, "the service closed the connection (code %d%s%s)", code,
+                 *extra ? ": " : "", extra);
+        set_cause(p, code, 0, "%s", words);
+    } else if (!p->served && lived < WF_TURNED_AWAY_US) {
+        set_cause(p, 0, 0, "%s", "the service closed the connection right after it opened: "
+                  "a token may be required or another provider may be attached");
+    } else {
+        set_cause(p, 0, 0, "connection to %s lost", p->url);
+    }
 }
 
 static void on_closed(struct wf_provider *p)
@@ -229,13 +358,44 @@ static void on_closed(struct wf_provider *p)
     if (!p->established)
         return;
     p->established = 0;
+    int code = p->close_code;
+    p->close_code = 0;
     wf_conn_cleanup(&p->conn);
-    wf_info("disconnected");
     if (p->ops.disconnected)
         p->ops.disconnected(p->dispatch.ud);
-    if (lws_now_usecs() - p->established_at >= WF_STABLE_US)
+    p->stats.files_open = 0;
+    if (p->stop || p->closing) {
+        wf_info("disconnected (stopped)");
+        return;
+    }
+    lws_usec_t lived = lws_now_usecs() - p->established_at;
+    closed_cause(p, code, lived);
+    wf_info("disconnected: %s", p->reason);
+    snprintf(p->logged, sizeof p->logged, "%s", p->reason);
+    /* A connection that worked was lost: try again at once, then back off
+     * from the start. One that was turned away backs off as before. */
+    int worked = p->served || lived >= WF_STABLE_US;
+    if (worked && !p->close_code)
         p->backoff_ms = WF_BACKOFF_MIN_MS;
-    connection_ended(p, 0);
+    connection_ended(p, worked && !p->close_code);
+}
+
+/* getcreds without a configured token: ask once, keep the answer. */
+static const char *ask_token(void *ctx)
+{
+    struct wf_provider *p = ctx;
+    if (!p->ask_fn || p->token)
+        return p->token;
+    char buf[1024];
+    memset(buf, 0, sizeof buf);
+    if (p->ask_fn(p->ask_ud, buf, sizeof buf) != 0)
+        return NULL;
+    buf[sizeof buf - 1] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    p->token = strdup(buf);
+    p->dispatch.token = p->token;
+    memset(buf, 0, sizeof buf);
+    return p->token;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -262,21 +422,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         return on_established(p, wsi);
 
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        const char *msg = in ? (const char *)in : "unknown error";
-        int tls = p->tls && is_tls_error(msg);
-        if (tls)
-            wf_error("TLS error connecting to %s: %s (is the server certificate trusted? see --ca-path)",
-                     p->url, msg);
-        else
-            wf_error("cannot connect to %s: %s", p->url, msg);
-        p->wsi = NULL;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        wf_debug("connection error: %s", in ? (const char *)in : "unknown error");
         if (p->connecting) {
             p->connecting = 0;
-            connection_ended(p, tls);
+            on_connect_error(p, wsi, in ? (const char *)in : "unknown error");
+            p->wsi = NULL;
+            connection_ended(p, 0);
         }
+        p->wsi = NULL;
         return 0;
-    }
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        on_peer_close(p, in, len);
+        return 0;
 
     case LWS_CALLBACK_CLIENT_RECEIVE: {
         if (!p->established)
@@ -288,6 +447,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         if (r == 0)
             return 0;
+        p->served = 1;
         int rc = wf_dispatch_message(&p->dispatch, &p->conn, p->conn.rx, p->conn.rx_len);
         wf_conn_rx_done(&p->conn);
         if (rc < 0)
@@ -302,6 +462,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         if (!p->established)
             return 0;
+        if (p->closing) {
+            static const char bye[] = "provider stopped";
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)bye, sizeof bye - 1);
+            return -1;
+        }
         if (wf_conn_on_writable(&p->conn) < 0) {
             wf_error("write to the service failed: closing");
             return -1;
@@ -321,6 +486,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             on_closed(p); /* no-op unless CLIENT_CLOSED was skipped */
             if (p->connecting) {
                 p->connecting = 0;
+                set_cause(p, 0, 0, "the connection to %s ended before it opened", p->url);
                 connection_ended(p, 0);
             }
             p->wsi = NULL;
@@ -354,7 +520,8 @@ struct wf_provider *wf_provider_create(const struct wf_provider_ops *ops, void *
     p->url = dup_or_null(config->url, &fail);
     p->ca_path = dup_or_null(config->ca_path, &fail);
     p->token = dup_or_null(config->token, &fail);
-    p->reconnect = config->reconnect ? 1 : 0;
+    p->reconnect = config->reconnect == WF_RECONNECT_ALWAYS ? WF_RECONNECT_ALWAYS
+                   : config->reconnect ? WF_RECONNECT : 0;
     p->verbose = config->verbose ? 1 : 0;
     if (fail || parse_url(p) != 0) {
         wf_provider_destroy(p);
@@ -363,6 +530,9 @@ struct wf_provider *wf_provider_create(const struct wf_provider_ops *ops, void *
     p->dispatch.ops = &p->ops;
     p->dispatch.ud = ud;
     p->dispatch.token = p->token;
+    p->dispatch.ask_token = ask_token;
+    p->dispatch.ask_ctx = p;
+    p->dispatch.stats = &p->stats;
     p->dispatch.verbose = p->verbose;
     p->backoff_ms = WF_BACKOFF_MIN_MS;
     p->rng = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) ^ (unsigned)(uintptr_t)p;
@@ -410,6 +580,7 @@ static int start(struct wf_provider *p)
 static void finish(struct wf_provider *p)
 {
     p->state = WF_FINISHED;
+    p->pub_state = WF_PROVIDER_STOPPED;
     if (p->ctx) {
         struct lws_context *ctx = p->ctx;
         lws_sul_cancel(&p->sul_retry);
@@ -449,12 +620,23 @@ int wf_provider_service(struct wf_provider *p, int timeout_ms)
             return rc;
         }
     }
-    if (!p->stop && p->state == WF_RUNNING) {
+    if (p->stop && p->state == WF_RUNNING && p->established && !p->closing) {
+        /* leave on purpose: a close frame with 1000, then go */
+        p->closing = 1;
+        p->close_deadline = lws_now_usecs() + WF_CLOSE_WAIT_US;
+        lws_callback_on_writable(p->conn.wsi);
+    }
+    int closing = p->closing && p->established && lws_now_usecs() < p->close_deadline;
+    if ((!p->stop || closing) && p->state == WF_RUNNING) {
+        if (closing && (timeout_ms < 0 || timeout_ms > 50))
+            timeout_ms = 50;
         if (timeout_ms >= 0)
             lws_sul_schedule(p->ctx, 0, &p->sul_wake, wake_cb, (lws_usec_t)timeout_ms * LWS_US_PER_MS);
         lws_service(p->ctx, 0);
         if (timeout_ms >= 0)
             lws_sul_cancel(&p->sul_wake);
+        if (closing && p->established && lws_now_usecs() < p->close_deadline)
+            return WF_SUCCESS; /* the close handshake is still under way */
     }
     if (p->stop) {
         if (p->state == WF_RUNNING)
@@ -464,7 +646,7 @@ int wf_provider_service(struct wf_provider *p, int timeout_ms)
     if (p->state == WF_FINISHING) {
         finish(p);
         if (p->result != WF_SUCCESS)
-            wf_error("giving up: %s", p->result == WF_ETLS ? "TLS failure" : "connection failed or closed");
+            wf_error("giving up: %s", p->reason[0] ? p->reason : "connection failed or closed");
         return finished_status(p);
     }
     return WF_SUCCESS;
@@ -488,6 +670,35 @@ int wf_provider_stop(struct wf_provider *p)
     struct lws_context *ctx = p->ctx;
     if (ctx)
         lws_cancel_service(ctx);
+    return WF_SUCCESS;
+}
+
+int wf_provider_get_status(const struct wf_provider *p, struct wf_provider_status *st)
+{
+    if (!p || !st)
+        return WF_EINVAL;
+    memset(st, 0, sizeof *st);
+    st->state = p->pub_state;
+    st->close_code = p->close_code;
+    st->permanent = p->permanent;
+    st->reason = p->reason;
+    if (p->pub_state == WF_PROVIDER_WAITING && p->ctx) {
+        lws_usec_t left = p->retry_at - lws_now_usecs();
+        st->retry_in_ms = left > 0 ? (unsigned)(left / LWS_US_PER_MS) : 0;
+    }
+    st->connections = p->connections;
+    st->files_open = p->stats.files_open;
+    st->bytes_served = p->stats.bytes_served;
+    st->bytes_received = p->stats.bytes_received;
+    return WF_SUCCESS;
+}
+
+int wf_provider_set_credentials_handler(struct wf_provider *p, wf_credentials_fn fn, void *ud)
+{
+    if (!p)
+        return WF_EINVAL;
+    p->ask_fn = fn;
+    p->ask_ud = ud;
     return WF_SUCCESS;
 }
 
