@@ -30,8 +30,9 @@
 #define WF_TX_HIGH (2u * 1024u * 1024u)
 #define WF_TX_LOW (1u * 1024u * 1024u)
 #define WF_MAX_TOKEN (64u * 1024u)
-/* A connection that ends this soon without a single request was turned away. */
-#define WF_TURNED_AWAY_US (2ll * LWS_US_PER_SEC)
+/* A new connection counts as "connected" (logged, shown) once a request
+ * arrives or it lasted this long; one that ends sooner was turned away. */
+#define WF_TURNED_AWAY_US (1ll * LWS_US_PER_SEC)
 /* How long a stop waits for the close handshake before it just goes. */
 #define WF_CLOSE_WAIT_US (1ll * LWS_US_PER_SEC)
 #define WF_REASON_MAX 124 /* a close frame's text is shorter */
@@ -56,6 +57,7 @@ struct wf_provider {
     int connecting, established, rx_paused;
     lws_usec_t established_at;
     int served;                 /* a request arrived on this connection */
+    int announced;              /* counted as connected (see WF_TURNED_AWAY_US) */
     int closing;                /* stop: our close frame is on its way */
     lws_usec_t close_deadline;
 
@@ -75,7 +77,7 @@ struct wf_provider {
     int result;
     volatile sig_atomic_t stop;
 
-    lws_sorted_usec_list_t sul_retry, sul_wake;
+    lws_sorted_usec_list_t sul_retry, sul_wake, sul_announce;
     unsigned backoff_ms;
     unsigned rng;
 };
@@ -296,19 +298,35 @@ static void on_connect_error(struct wf_provider *p, struct lws *wsi, const char 
     }
 }
 
+/* The connection was not turned away: from now on it counts. */
+static void announce(struct wf_provider *p)
+{
+    if (!p->established || p->announced)
+        return;
+    p->announced = 1;
+    p->pub_state = WF_PROVIDER_CONNECTED;
+    p->connections++;
+    p->logged[0] = '\0'; /* a failure after this is news again */
+    wf_info("connected to %s", p->url);
+}
+
+static void announce_cb(lws_sorted_usec_list_t *sul)
+{
+    announce(lws_container_of(sul, struct wf_provider, sul_announce));
+}
+
 static int on_established(struct wf_provider *p, struct lws *wsi)
 {
     p->connecting = 0;
     p->established = 1;
     p->rx_paused = 0;
     p->served = 0;
+    p->announced = 0;
     p->established_at = lws_now_usecs();
-    p->pub_state = WF_PROVIDER_CONNECTED;
-    p->connections++;
     p->stats.files_open = 0;
-    p->logged[0] = '\0'; /* a failure after this is news again */
     wf_conn_init(&p->conn, wsi);
-    wf_info("connected to %s", p->url);
+    wf_debug("WebSocket open to %s", p->url);
+    lws_sul_schedule(p->ctx, 0, &p->sul_announce, announce_cb, WF_TURNED_AWAY_US);
     return 0;
 }
 
@@ -327,7 +345,7 @@ static void on_peer_close(struct wf_provider *p, const unsigned char *in, size_t
 }
 
 /* Why an open connection ended, from its close code (or the lack of one). */
-static void closed_cause(struct wf_provider *p, int code, lws_usec_t lived)
+static void closed_cause(struct wf_provider *p, int code)
 {
     enum wf_refusal r = wf_refusal_from_code(code);
     const char *extra = p->peer_reason;
@@ -345,7 +363,7 @@ static void closed_cause(struct wf_provider *p, int code, lws_usec_t lived)
         snprintf(words, sizeof words, "the service closed the connection (code %d%s%s)", code,
                  *extra ? ": " : "", extra);
         set_cause(p, code, 0, "%s", words);
-    } else if (!p->served && lived < WF_TURNED_AWAY_US) {
+    } else if (!p->announced) {
         set_cause(p, 0, 0, "%s", "the service closed the connection right after it opened: "
                   "a token may be required or another provider may be attached");
     } else {
@@ -358,6 +376,7 @@ static void on_closed(struct wf_provider *p)
     if (!p->established)
         return;
     p->established = 0;
+    lws_sul_cancel(&p->sul_announce);
     int code = p->close_code;
     p->close_code = 0;
     wf_conn_cleanup(&p->conn);
@@ -369,9 +388,11 @@ static void on_closed(struct wf_provider *p)
         return;
     }
     lws_usec_t lived = lws_now_usecs() - p->established_at;
-    closed_cause(p, code, lived);
-    wf_info("disconnected: %s", p->reason);
-    snprintf(p->logged, sizeof p->logged, "%s", p->reason);
+    closed_cause(p, code);
+    if (p->announced) {
+        wf_info("disconnected: %s", p->reason);
+        snprintf(p->logged, sizeof p->logged, "%s", p->reason);
+    }
     /* A connection that worked was lost: try again at once, then back off
      * from the start. One that was turned away backs off as before. */
     int worked = p->served || lived >= WF_STABLE_US;
@@ -448,6 +469,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (r == 0)
             return 0;
         p->served = 1;
+        announce(p);
         int rc = wf_dispatch_message(&p->dispatch, &p->conn, p->conn.rx, p->conn.rx_len);
         wf_conn_rx_done(&p->conn);
         if (rc < 0)
@@ -585,6 +607,7 @@ static void finish(struct wf_provider *p)
         struct lws_context *ctx = p->ctx;
         lws_sul_cancel(&p->sul_retry);
         lws_sul_cancel(&p->sul_wake);
+        lws_sul_cancel(&p->sul_announce);
         lws_context_destroy(ctx); /* closes the connection: on_closed() drops handles */
         p->ctx = NULL;
     }
@@ -600,6 +623,16 @@ static void finish(struct wf_provider *p)
 static int finished_status(const struct wf_provider *p)
 {
     return p->result == WF_SUCCESS ? 1 : p->result;
+}
+
+/* One lws_service() round, waiting at most timeout_ms (< 0: until an event). */
+static void service_once(struct wf_provider *p, int timeout_ms)
+{
+    if (timeout_ms >= 0)
+        lws_sul_schedule(p->ctx, 0, &p->sul_wake, wake_cb, (lws_usec_t)timeout_ms * LWS_US_PER_MS);
+    lws_service(p->ctx, 0);
+    if (timeout_ms >= 0)
+        lws_sul_cancel(&p->sul_wake);
 }
 
 int wf_provider_service(struct wf_provider *p, int timeout_ms)
@@ -620,23 +653,20 @@ int wf_provider_service(struct wf_provider *p, int timeout_ms)
             return rc;
         }
     }
-    if (p->stop && p->state == WF_RUNNING && p->established && !p->closing) {
-        /* leave on purpose: a close frame with 1000, then go */
-        p->closing = 1;
-        p->close_deadline = lws_now_usecs() + WF_CLOSE_WAIT_US;
-        lws_callback_on_writable(p->conn.wsi);
-    }
-    int closing = p->closing && p->established && lws_now_usecs() < p->close_deadline;
-    if ((!p->stop || closing) && p->state == WF_RUNNING) {
-        if (closing && (timeout_ms < 0 || timeout_ms > 50))
-            timeout_ms = 50;
-        if (timeout_ms >= 0)
-            lws_sul_schedule(p->ctx, 0, &p->sul_wake, wake_cb, (lws_usec_t)timeout_ms * LWS_US_PER_MS);
-        lws_service(p->ctx, 0);
-        if (timeout_ms >= 0)
-            lws_sul_cancel(&p->sul_wake);
-        if (closing && p->established && lws_now_usecs() < p->close_deadline)
-            return WF_SUCCESS; /* the close handshake is still under way */
+    if (!p->stop && p->state == WF_RUNNING)
+        service_once(p, timeout_ms);
+    if (p->stop && p->state == WF_RUNNING && p->established) {
+        /* leave on purpose: a close frame with 1000 first, then go */
+        if (!p->closing) {
+            p->closing = 1;
+            p->close_deadline = lws_now_usecs() + WF_CLOSE_WAIT_US;
+            lws_callback_on_writable(p->conn.wsi);
+        }
+        if (lws_now_usecs() < p->close_deadline) {
+            service_once(p, 50);
+            if (p->established && lws_now_usecs() < p->close_deadline)
+                return WF_SUCCESS; /* the close handshake is still under way */
+        }
     }
     if (p->stop) {
         if (p->state == WF_RUNNING)
