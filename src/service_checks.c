@@ -155,6 +155,30 @@ int wf_check_mountpoint(const char *mountpoint)
     return 0;
 }
 
+/* Nonzero when a connection to the port on the bind address (or the
+ * loopback) is accepted: a listener is there. */
+static int someone_listens(const struct wf_cli *o)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char port[16];
+    snprintf(port, sizeof port, "%ld", o->port);
+    if (getaddrinfo(o->bind, port, &hints, &res) != 0) /* NULL host: the loopback */
+        return 0;
+    int found = 0;
+    for (const struct addrinfo *ai = res; ai && !found; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        found = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return found;
+}
+
 int wf_check_port(const struct wf_cli *o)
 {
     if (o->port == 0)
@@ -185,6 +209,8 @@ int wf_check_port(const struct wf_cli *o)
         close(fd);
     }
     freeaddrinfo(res);
+    if (err == EADDRINUSE && !someone_listens(o)) /* only a closing connection holds it */
+        err = 0;
     if (err == EADDRINUSE) {
         fprintf(stderr, "webfuse: port %ld: address already in use (another webfuse or program listens on it; "
                 "choose another --wf-port)\n", o->port);

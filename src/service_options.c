@@ -295,8 +295,23 @@ int wf_cli_parse(int argc, char **argv, struct wf_cli *o, struct fuse_args *rest
     /* mount(8) and mount.fuse3 call "webfuse SOURCE MOUNTPOINT -o ..." */
     if (npos == 2)
         o->source = positional[0];
-    if (npos > 0 && (fuse_opt_add_arg(rest, "--") != 0 || fuse_opt_add_arg(rest, positional[npos - 1]) != 0))
-        return -1;
+    if (npos > 0) {
+        /* no "--" for libfuse (it would keep it for the mount): a relative
+         * mount point that looks like an option gets a "./" instead */
+        const char *mp = positional[npos - 1];
+        char *dotted = NULL;
+        if (mp[0] == '-') {
+            dotted = malloc(strlen(mp) + 3);
+            if (!dotted)
+                return -1;
+            strcpy(dotted, "./");
+            strcat(dotted, mp);
+            mp = own_copy(o, dotted);
+            free(dotted);
+        }
+        if (!mp || fuse_opt_add_arg(rest, mp) != 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -29,13 +29,19 @@ static void on_signal(int sig)
     wf_provider_stop(g_provider);
 }
 
-/* libwebsockets' own lines are for debugging only (-d). */
+/* libwebsockets' own lines are for debugging only (-d), except the reason a
+ * certificate was not accepted, which is said in our words. */
 static void lws_log_to_wf(int level, const char *line)
 {
-    (void)level;
+    static const char tls_prefix[] = "SSL error: ";
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
+    if (level == LLL_ERR && strncmp(line, tls_prefix, sizeof tls_prefix - 1) == 0) {
+        size_t skip = sizeof tls_prefix - 1;
+        wf_log(WF_LOG_ERROR, "the service's certificate was not accepted: %.*s", (int)(n - skip), line + skip);
+        return;
+    }
     wf_log(WF_LOG_DEBUG, "lws: %.*s", (int)n, line);
 }
 
@@ -189,7 +195,7 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     wf_log_setup("webfuse_provider", o.verbose ? WF_LOG_DEBUG : WF_LOG_INFO, o.use_syslog);
-    lws_set_log_level(o.verbose ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : 0, lws_log_to_wf);
+    lws_set_log_level(o.verbose ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : LLL_ERR, lws_log_to_wf);
     if (!o.token) {
         o.token = getenv("WEBFUSE_TOKEN");
         if (o.token && !*o.token)

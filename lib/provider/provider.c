@@ -396,9 +396,10 @@ static void on_closed(struct wf_provider *p)
     /* A connection that worked was lost: try again at once, then back off
      * from the start. One that was turned away backs off as before. */
     int worked = p->served || lived >= WF_STABLE_US;
-    if (worked && !p->close_code)
+    int at_once = worked && wf_refusal_from_code(p->close_code) == WF_REFUSE_NONE;
+    if (at_once)
         p->backoff_ms = WF_BACKOFF_MIN_MS;
-    connection_ended(p, worked && !p->close_code);
+    connection_ended(p, at_once);
 }
 
 /* getcreds without a configured token: ask once, keep the answer. */
