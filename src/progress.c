@@ -139,6 +139,13 @@ void wf_progress_finish(struct wf_progress *pg, const struct wf_provider_status 
     pg->line[0] = '\0';
 }
 
+void wf_progress_pause(struct wf_progress *pg)
+{
+    clear_line(pg);
+    fflush(stderr);
+    pg->drawn_at = 0;
+}
+
 void wf_progress_log(void *ud, enum wf_log_level level, const char *line)
 {
     (void)level;

@@ -31,6 +31,10 @@ void wf_progress_update(struct wf_progress *pg, const struct wf_provider_status 
 /* At exit: the summary of a session still open, and the line cleared. */
 void wf_progress_finish(struct wf_progress *pg, const struct wf_provider_status *st);
 
+/* Takes the status line off the screen (before a prompt); the next update
+ * draws it again. */
+void wf_progress_pause(struct wf_progress *pg);
+
 /* A wf_log_handler (ud = the wf_progress): prints the line above the status line. */
 void wf_progress_log(void *ud, enum wf_log_level level, const char *line);
 

@@ -151,12 +151,18 @@ static int check_directory(const char *path)
     return 0;
 }
 
+struct prompt_ctx {
+    const char *url;
+    struct wf_progress *progress;
+};
+
 /* The service asked for credentials and none were given: ask the person. */
 static int ask_token(void *ud, char *buf, size_t size)
 {
-    const char *url = ud;
+    struct prompt_ctx *c = ud;
     char prompt[600];
-    snprintf(prompt, sizeof prompt, "Token for %s: ", url);
+    snprintf(prompt, sizeof prompt, "Token for %s: ", c->url);
+    wf_progress_pause(c->progress);
     return wf_tty_read_secret(prompt, buf, size);
 }
 
@@ -218,13 +224,13 @@ int main(int argc, char **argv)
         wf_localfs_destroy(fs);
         return EXIT_FAILURE;
     }
-    if (!o.token && wf_tty_can_prompt())
-        wf_provider_set_credentials_handler(p, ask_token, (void *)o.url);
-
     struct wf_progress pg;
     wf_progress_init(&pg, o.url, o.progress && !o.use_syslog && isatty(STDERR_FILENO));
     if (pg.live)
         wf_log_set_handler(wf_progress_log, &pg);
+    struct prompt_ctx prompt = { o.url, &pg };
+    if (!o.token && wf_tty_can_prompt())
+        wf_provider_set_credentials_handler(p, ask_token, &prompt);
 
     g_provider = p;
     install_signals();
@@ -241,5 +247,7 @@ int main(int argc, char **argv)
         wf_log(WF_LOG_INFO, "stopped");
         return EXIT_SUCCESS;
     }
+    if (rc == WF_EREFUSED || rc == WF_ETLS)
+        wf_log(WF_LOG_INFO, "this cannot change by trying again; --keep-trying retries anyway");
     return EXIT_FAILURE;
 }
