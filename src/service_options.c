@@ -53,6 +53,23 @@ static const struct opt_def defs[] = {
 static const char *const ignored_mount_opts[] = { "defaults", "auto", "noauto", "user", "users", "nouser",
                                                   "nofail", "_netdev", "owner", "group", NULL };
 
+/* libfuse high-level options upstream webfuse listed: caching hints have
+ * no effect on this low-level service (warned, ignored), path-changing
+ * modules would change meaning and are refused. */
+static const char *const highlevel_ignored[] = { "kernel_cache", "auto_cache", "noauto_cache", "ac_attr_timeout",
+                                                 "noforget", "remember", "hard_remove", "use_ino", "readdir_ino",
+                                                 "intr", "intr_signal", NULL };
+static const char *const highlevel_refused[] = { "modules", "subdir", "rellinks", "norellinks", "from_code",
+                                                 "to_code", NULL };
+
+static int in_list(const char *const *list, const char *opt, size_t len)
+{
+    for (int i = 0; list[i]; i++)
+        if (strlen(list[i]) == len && strncmp(list[i], opt, len) == 0)
+            return 1;
+    return 0;
+}
+
 /* Both spellings: "auth-header" for --wf-, "auth_header" (or the dashed one) in -o. */
 static int name_is(const char *def, const char *name, size_t len)
 {
@@ -235,6 +252,13 @@ static int take_o(struct wf_cli *o, const char *list, struct fuse_args *rest)
             } else {
                 rc = store(o, d, shown, eq ? eq + 1 : "");
             }
+        } else if (in_list(highlevel_ignored, opt, len)) {
+            fprintf(stderr, "webfuse: warning: -o %.*s has no effect here (a libfuse high-level option; "
+                    "this webfuse uses the low-level API)\n", (int)len, opt);
+        } else if (in_list(highlevel_refused, opt, len)) {
+            fprintf(stderr, "webfuse: -o %.*s is not supported (a libfuse high-level module that changes "
+                    "paths or names); leave it out\n", (int)len, opt);
+            rc = -1;
         } else if (*opt && !ignored(opt)) {
             if (left[0])
                 strcat(left, ",");

@@ -58,6 +58,7 @@ struct wf_provider {
     lws_usec_t established_at;
     int served;                 /* a request arrived on this connection */
     int announced;              /* counted as connected (see WF_TURNED_AWAY_US) */
+    int creds_sent;             /* answered getcreds on this connection */
     int closing;                /* stop: our close frame is on its way */
     lws_usec_t close_deadline;
 
@@ -287,7 +288,9 @@ static void on_connect_error(struct wf_provider *p, struct lws *wsi, const char 
         snprintf(words, sizeof words, "%s uses TLS: the URL must start with wss://", p->url);
         set_cause(p, 0, 1, "%s", words);
     } else if (strstr(msg, "read failed")) {
-        set_cause(p, 0, 0, "%s", "the service closed the connection during the handshake: "
+        set_cause(p, 0, 0, "%s", p->token ? "the service closed the connection during the handshake: "
+                  "the token may have been rejected, or another provider is attached"
+                  : "the service closed the connection during the handshake: "
                   "a token may be required or another provider may be attached");
     } else {
         char why[160];
@@ -322,6 +325,7 @@ static int on_established(struct wf_provider *p, struct lws *wsi)
     p->rx_paused = 0;
     p->served = 0;
     p->announced = 0;
+    p->creds_sent = 0;
     p->established_at = lws_now_usecs();
     p->stats.files_open = 0;
     wf_conn_init(&p->conn, wsi);
@@ -363,6 +367,9 @@ static void closed_cause(struct wf_provider *p, int code)
         snprintf(words, sizeof words, "the service closed the connection (code %d%s%s)", code,
                  *extra ? ": " : "", extra);
         set_cause(p, code, 0, "%s", words);
+    } else if (!p->announced && p->creds_sent) {
+        set_cause(p, 0, 0, "%s", "the service closed the connection after it asked for credentials: "
+                  "the token was probably rejected");
     } else if (!p->announced) {
         set_cause(p, 0, 0, "%s", "the service closed the connection right after it opened: "
                   "a token may be required or another provider may be attached");
@@ -469,8 +476,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         if (r == 0)
             return 0;
-        p->served = 1;
-        announce(p);
+        if (p->conn.rx_len > 4 && p->conn.rx[4] == WF_GETCREDS) {
+            p->creds_sent = 1; /* not yet admitted: the service may still refuse */
+        } else {
+            p->served = 1;
+            announce(p);
+        }
         int rc = wf_dispatch_message(&p->dispatch, &p->conn, p->conn.rx, p->conn.rx_len);
         wf_conn_rx_done(&p->conn);
         if (rc < 0)

@@ -79,7 +79,7 @@ def frame(opcode, payload):
 class FakeService:
     def __init__(self, mode, status=401, code=4401, reason="", hold_s=0.2, request=False):
         self.mode, self.status, self.code, self.reason, self.hold_s = mode, status, code, reason, hold_s
-        self.request = request  # drop mode: send getcreds first (the connection "worked")
+        self.request = request  # drop mode: send one getattr first (the connection "worked")
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -155,7 +155,8 @@ class FakeService:
             return
         if self.mode == "drop":
             if self.request:
-                conn.sendall(frame(0x2, b"\x00\x00\x00\x01\x17"))
+                # getattr "/": id 1, type 0x02, path (u32 length, bytes)
+                conn.sendall(frame(0x2, b"\x00\x00\x00\x01\x02\x00\x00\x00\x01/"))
                 read_frame(conn)
             time.sleep(self.hold_s)
             self.ended_without_close += 1
