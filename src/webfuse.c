@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libwebsockets.h>
+
 #include "webfuse/log.h"
 #include "webfuse/service.h"
 
@@ -21,6 +23,17 @@ static struct wf_service *running;
 static void on_signal(int sig)
 {
     wf_service_stop(running);
+}
+
+/* libwebsockets' own lines only at debug level (-d), in our log format.
+ * Installed before the library sets its level; lws keeps this function. */
+static void lws_log_to_wf(int level, const char *line)
+{
+    (void)level;
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    wf_log(WF_LOG_DEBUG, "lws: %.*s", (int)n, line);
 }
 
 /* The library's config from the checked options. */
@@ -95,6 +108,7 @@ int main(int argc, char *argv[])
     if (!cmd.foreground)
         o.syslog = 1; /* stderr goes away when daemonized */
     wf_log_setup("webfuse", cmd.debug ? WF_LOG_DEBUG : WF_LOG_INFO, o.syslog);
+    lws_set_log_level(cmd.debug ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, lws_log_to_wf);
 
     /* what fuse_parse_cmdline left (e.g. -o allow_other) goes to the mount */
     if (cmd.debug)
