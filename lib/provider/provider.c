@@ -204,6 +204,8 @@ static void connection_ended(struct wf_provider *p, int at_once)
         return;
     }
     unsigned delay = 1;
+    if (p->close_code == WF_REFUSE_BACKOFF)
+        p->backoff_ms = WF_BACKOFF_MAX_MS; /* the service asks us to wait */
     if (!at_once) {
         unsigned base = p->backoff_ms;
         delay = base / 2u + next_random(p) % (base / 2u + 1u);
