@@ -184,6 +184,11 @@ class Scheme(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def assert_no_raw_lws_lines(self, text):
+        """libwebsockets' own lines ("[2026/01/01 10:00:00:0000] E: ...") only with -d."""
+        self.assertNotRegex(text, r"(?m)^\[\d{4}/\d\d/\d\d [\d:]+\] [EWN]: ")
+        self.assertNotIn("lws:", text)
+
     def test_ws_to_tls_port(self):
         with h.Service(extra_args=["--wf-cert", self.cert, "--wf-key", self.key]) as svc:
             prov = h.Provider(url=svc.url, verbose=False)
@@ -191,6 +196,7 @@ class Scheme(unittest.TestCase):
             prov.start(wait_for_content=False)
             self.assertEqual(prov.wait_exit(10), 1, prov.log_tail())
             self.assertIn("the URL must start with wss://", prov.log_text())
+            self.assert_no_raw_lws_lines(prov.log_text() + svc.log_text())
 
     def test_wss_to_plain_port(self):
         with h.Service() as svc:
@@ -199,6 +205,7 @@ class Scheme(unittest.TestCase):
             prov.start(wait_for_content=False)
             self.assertEqual(prov.wait_exit(10), 1, prov.log_tail())
             self.assertIn("the URL must start with ws://", prov.log_text())
+            self.assert_no_raw_lws_lines(prov.log_text() + svc.log_text())
 
 
 if __name__ == "__main__":
