@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <libwebsockets.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,12 +179,22 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
     (void)sul; /* only ends the wait in wf_provider_service() */
 }
 
-/* Records why the attempt or connection ended. */
-static void set_cause(struct wf_provider *p, int code, int permanent, const char *fmt, const char *arg)
+/* Records why the attempt or connection ended: a close code or refusal (0:
+ * none), whether trying again can help, and the cause in words. */
+static void set_cause(struct wf_provider *p, int code, int permanent, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void set_cause(struct wf_provider *p, int code, int permanent, const char *fmt, ...)
 {
     p->close_code = code;
     p->permanent = permanent;
-    snprintf(p->reason, sizeof p->reason, fmt, arg ? arg : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->reason, sizeof p->reason, fmt, ap);
+    va_end(ap);
 }
 
 static int give_up(const struct wf_provider *p)
@@ -258,10 +269,9 @@ static void connect_now(struct wf_provider *p)
         /* failed before any callback reported it */
         p->connecting = 0;
         p->wsi = NULL;
-        char why[160], words[WF_CAUSE_MAX];
+        char why[160];
         wf_probe_tcp(p->host, p->port, 1000, why, sizeof why);
-        snprintf(words, sizeof words, "cannot reach %s: %s", p->url, why);
-        set_cause(p, 0, 0, "%s", words);
+        set_cause(p, 0, 0, "cannot reach %s: %s", p->url, why);
         connection_ended(p, 0);
     }
 }
@@ -271,24 +281,19 @@ static void on_connect_error(struct wf_provider *p, struct lws *wsi, const char 
 {
     unsigned status = wsi ? lws_http_client_http_response(wsi) : 0;
     enum wf_refusal r = status ? wf_refusal_from_code((int)status) : WF_REFUSE_NONE;
-    char words[WF_CAUSE_MAX];
     if (r != WF_REFUSE_NONE) {
         set_cause(p, (int)r, wf_refusal_permanent(r), "refused: %s", wf_refusal_text(r));
     } else if (status) {
-        snprintf(words, sizeof words, "%s answered HTTP %u instead of opening a WebSocket (is the URL right?)",
-                 p->url, status);
-        set_cause(p, 0, 0, "%s", words);
+        set_cause(p, 0, 0, "%s answered HTTP %u instead of opening a WebSocket (is the URL right?)", p->url,
+                  status);
     } else if (p->tls && is_tls_error(msg) && wf_probe_scheme(p->host, p->port, 1000) == WF_PROBE_HTTP) {
-        snprintf(words, sizeof words, "%s does not speak TLS: the URL must start with ws://", p->url);
-        set_cause(p, 0, 1, "%s", words);
+        set_cause(p, 0, 1, "%s does not speak TLS: the URL must start with ws://", p->url);
     } else if (p->tls && is_tls_error(msg)) {
         p->tls_failed = 1;
-        snprintf(words, sizeof words, "TLS error with %s: %s (is the service's certificate trusted? see --ca-path)",
-                 p->url, msg);
-        set_cause(p, 0, 1, "%s", words);
+        set_cause(p, 0, 1, "TLS error with %s: %s (is the service's certificate trusted? see --ca-path)", p->url,
+                  msg);
     } else if (!p->tls && strstr(msg, "read failed") && wf_probe_scheme(p->host, p->port, 1000) == WF_PROBE_TLS) {
-        snprintf(words, sizeof words, "%s uses TLS: the URL must start with wss://", p->url);
-        set_cause(p, 0, 1, "%s", words);
+        set_cause(p, 0, 1, "%s uses TLS: the URL must start with wss://", p->url);
     } else if (strstr(msg, "read failed")) {
         set_cause(p, 0, 0, "%s", p->token ? "the service closed the connection during the handshake: "
                   "the token may have been rejected, or another provider is attached"
@@ -298,8 +303,7 @@ static void on_connect_error(struct wf_provider *p, struct lws *wsi, const char 
         char why[160];
         if (strstr(msg, "nable to connect") && wf_probe_tcp(p->host, p->port, 1000, why, sizeof why) != 0)
             msg = why;
-        snprintf(words, sizeof words, "cannot reach %s: %s", p->url, msg);
-        set_cause(p, 0, 0, "%s", words);
+        set_cause(p, 0, 0, "cannot reach %s: %s", p->url, msg);
     }
 }
 
@@ -356,19 +360,15 @@ static void closed_cause(struct wf_provider *p, int code)
     enum wf_refusal r = wf_refusal_from_code(code);
     const char *extra = p->peer_reason;
     if (r != WF_REFUSE_NONE) {
-        char words[WF_CAUSE_MAX];
-        snprintf(words, sizeof words, "refused: %s%s%s%s", wf_refusal_text(r), *extra ? " (" : "", extra,
-                 *extra ? ")" : "");
-        set_cause(p, (int)r, wf_refusal_permanent(r), "%s", words);
+        set_cause(p, (int)r, wf_refusal_permanent(r), "refused: %s%s%s%s", wf_refusal_text(r),
+                  *extra ? " (" : "", extra, *extra ? ")" : "");
     } else if (code == WF_CLOSE_GOING_AWAY) {
         set_cause(p, code, 0, "the service at %s is shutting down", p->url);
     } else if (code == WF_CLOSE_PROTOCOL) {
         set_cause(p, code, 0, "the service closed the connection: protocol error %s", extra);
     } else if (code && code != WF_CLOSE_ABNORMAL) {
-        char words[WF_CAUSE_MAX];
-        snprintf(words, sizeof words, "the service closed the connection (code %d%s%s)", code,
-                 *extra ? ": " : "", extra);
-        set_cause(p, code, 0, "%s", words);
+        set_cause(p, code, 0, "the service closed the connection (code %d%s%s)", code, *extra ? ": " : "",
+                  extra);
     } else if (!p->announced && p->creds_sent) {
         set_cause(p, 0, 0, "%s", "the service closed the connection after it asked for credentials: "
                   "the token was probably rejected");
