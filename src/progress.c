@@ -85,8 +85,8 @@ static void compose(struct wf_progress *pg, const struct wf_provider_status *st)
                  st->files_open, st->files_open == 1 ? "" : "s", amount, rate);
         break;
     case WF_PROVIDER_WAITING:
-        snprintf(pg->line, sizeof pg->line, "waiting for %s: next try in %.1f s", pg->url,
-                 st->retry_in_ms / 1000.0);
+        snprintf(pg->line, sizeof pg->line, "next try in %.1f s | %s", st->retry_in_ms / 1000.0,
+                 st->reason && *st->reason ? st->reason : pg->url);
         break;
     case WF_PROVIDER_CONNECTING:
         snprintf(pg->line, sizeof pg->line, "connecting to %s ...", pg->url);
