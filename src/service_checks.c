@@ -228,9 +228,9 @@ int wf_check_port(const struct wf_cli *o)
 }
 
 static const char fuse_hint[] =
-    "webfuse: hint: the service needs a usable /dev/fuse: as root it opens it itself; other users need "
-    "fusermount3 (setuid root, package fuse3) and, in a container, the device passed in "
-    "(e.g. docker run --device /dev/fuse --cap-add SYS_ADMIN)\n";
+    "webfuse: hint: the service needs /dev/fuse readable and writable by its user (usually mode 0666; "
+    "as root it always is) and, when not root, fusermount3 (setuid root, package fuse3); "
+    "in a container the device must be passed in (e.g. docker run --device /dev/fuse --cap-add SYS_ADMIN)\n";
 
 int wf_check_fuse_device(void)
 {
@@ -246,8 +246,6 @@ int wf_check_fuse_device(void)
         return 0;
     }
     int err = errno;
-    if (geteuid() != 0 && err == EACCES)
-        return 0; /* fusermount3 opens it for us; a failure is hinted at after the mount */
     fprintf(stderr, "webfuse: cannot open /dev/fuse: %s\n", strerror(err));
     fputs(fuse_hint, stderr);
     return -1;

@@ -19,7 +19,8 @@ int wf_check_mountpoint(const char *mountpoint);
 /* The port is free on the bind address: "address already in use" otherwise. */
 int wf_check_port(const struct wf_cli *o);
 
-/* /dev/fuse exists and can be used (directly as root, else via fusermount3). */
+/* /dev/fuse exists and can be opened (libfuse opens it itself, also when
+ * it mounts through fusermount3 as a non-root user). */
 int wf_check_fuse_device(void);
 
 /* After a failed mount: one line on what usually causes it. */

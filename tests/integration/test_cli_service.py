@@ -144,6 +144,24 @@ class Mistakes(unittest.TestCase):
         self.assertIn("hint:", text)
 
 
+    def test_dev_fuse_not_usable_by_the_user(self):
+        if os.geteuid() != 0 or shutil.which("setpriv") is None:
+            self.skipTest("needs root and setpriv to run as another user")
+        if os.stat("/dev/fuse").st_mode & 0o006 == 0o006:
+            self.skipTest("/dev/fuse is usable by everyone here")
+        os.chmod(self.tmp, 0o755)
+        os.chown(self.mnt, 65534, 65534)
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", h.SERVICE_BIN, "-f",
+                            "--wf-port", "0", self.mnt], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=20)
+        text = r.stdout.decode()
+        self.assertEqual(r.returncode, 1, text)
+        self.assertIn("cannot open /dev/fuse: Permission denied", text)
+        self.assertIn("hint:", text)
+        self.assertIn("fusermount3", text)
+        self.assertFalse(h.is_mounted(self.mnt))
+
+
 class Accepted(unittest.TestCase):
     """The forms users are promised work, and lead to a working mount."""
 
