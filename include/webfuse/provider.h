@@ -118,7 +118,8 @@ WF_API int wf_provider_get_status(const struct wf_provider *p, struct wf_provide
  * config had none: writes a NUL-terminated token of at most size - 1 bytes
  * into buf and returns 0, or returns -1 to send none. Runs on the provider's
  * thread and may block (e.g. a terminal prompt); the answer is kept and sent
- * again on later connections. */
+ * again on later connections, until the service rejects it (close code
+ * 4401 / HTTP 401): then it is asked for again instead of giving up. */
 typedef int (*wf_credentials_fn)(void *ud, char *buf, size_t size);
 
 /* Sets (fn non-NULL) or clears the credentials handler. WF_EINVAL for NULL p. */

@@ -74,6 +74,7 @@ struct wf_provider {
     struct wf_dispatch_stats stats;
     wf_credentials_fn ask_fn;
     void *ask_ud;
+    int token_asked;            /* p->token came from ask_fn */
 
     enum wf_state state;
     int result;
@@ -380,6 +381,20 @@ static void closed_cause(struct wf_provider *p, int code)
     }
 }
 
+/* A token the person typed was rejected: forget it and ask again on the
+ * next attempt, instead of giving up. */
+static void forget_asked_token(struct wf_provider *p)
+{
+    if (!p->token_asked || p->close_code != WF_REFUSE_TOKEN)
+        return;
+    free(p->token);
+    p->token = NULL;
+    p->dispatch.token = NULL;
+    p->token_asked = 0;
+    p->permanent = 0;
+    wf_info("%s; asking for the token again", p->reason);
+}
+
 static void on_closed(struct wf_provider *p)
 {
     if (!p->established)
@@ -398,6 +413,7 @@ static void on_closed(struct wf_provider *p)
     }
     lws_usec_t lived = lws_now_usecs() - p->established_at;
     closed_cause(p, code);
+    forget_asked_token(p);
     if (p->announced) {
         wf_info("disconnected: %s", p->reason);
         snprintf(p->logged, sizeof p->logged, "%s", p->reason);
@@ -425,6 +441,7 @@ static const char *ask_token(void *ctx)
     buf[strcspn(buf, "\r\n")] = '\0';
     p->token = strdup(buf);
     p->dispatch.token = p->token;
+    p->token_asked = p->token != NULL;
     memset(buf, 0, sizeof buf);
     return p->token;
 }
@@ -458,6 +475,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (p->connecting) {
             p->connecting = 0;
             on_connect_error(p, wsi, in ? (const char *)in : "unknown error");
+            forget_asked_token(p);
             p->wsi = NULL;
             connection_ended(p, 0);
         }

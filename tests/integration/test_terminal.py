@@ -7,7 +7,8 @@ script(1):
   and is admitted;
 - a live status line shows where it is connected, files open, bytes served
   and the rate; reading a file through the mount moves the byte count;
-- Ctrl-C ends it with status 0 and a one-line session summary.
+- Ctrl-C ends it with status 0 and a one-line session summary;
+- a typed token the service rejects (close code 4401) is asked for again.
 """
 
 import os
@@ -21,6 +22,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wfharness as h  # noqa: E402
+from wsfake import FakeService  # noqa: E402
 
 TOKEN = "s3cret-token"
 DATA = os.urandom(3 * 1024 * 1024)
@@ -48,6 +50,37 @@ class Terminal(unittest.TestCase):
                     break
                 self.out += chunk
         raise h.HarnessError("no %r on the terminal within %ss; it shows:\n%r" % (pattern, timeout, self.out[-3000:]))
+
+    def start_in_script(self, url, root):
+        env = dict(os.environ, TERM="xterm", WEBFUSE_TOKEN="")
+        cmd = "exec %s -u %s -p %s" % (h.PROVIDER_BIN, url, root)
+        return subprocess.Popen(["script", "-q", "-f", "-e", "-c", cmd, "/dev/null"], env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def test_rejected_token_is_asked_again(self):
+        with h.TempDir() as root, FakeService("creds", token=TOKEN) as fake:
+            proc = self.start_in_script(fake.url, root)
+            try:
+                self.read_until(proc, r"Token for ws://127\.0\.0\.1:\d+/: ")
+                proc.stdin.write(b"wrong\n")
+                proc.stdin.flush()
+                self.read_until(proc, r"rejected the token.*; asking for the token again")
+                self.out = b""
+                self.read_until(proc, r"Token for ws://127\.0\.0\.1:\d+/: ")
+                proc.stdin.write(TOKEN.encode() + b"\n")
+                proc.stdin.flush()
+                h.wait_until(lambda: fake.mode_creds_ok, 10, "the right token to arrive")
+                self.assertEqual(fake.tokens, ["wrong", TOKEN])
+                self.assertIsNone(proc.poll(), "the provider keeps running")
+                proc.stdin.write(b"\x03")
+                proc.stdin.flush()
+                self.assertEqual(proc.wait(15), 0)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(5)
+                proc.stdin.close()
+                proc.stdout.close()
 
     def test_prompt_progress_and_summary(self):
         with h.TempDir() as tmp:

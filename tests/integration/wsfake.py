@@ -10,7 +10,9 @@ close frame the provider sends when it leaves.
 mode: "http" (answer every handshake with `status`), "close" (accept, then
 send a close frame with `code`/`reason`), "hold" (accept and keep open;
 record the provider's close frame), "drop" (accept, then close the socket
-without a close frame after `hold_s` seconds).
+without a close frame after `hold_s` seconds), "creds" (ask with getcreds,
+record the answer in `tokens`; close with 4401 unless it is `token`, then
+hold).
 Every socket it opens is closed in stop(); the thread ends within 1 s.
 """
 
@@ -77,9 +79,11 @@ def frame(opcode, payload):
 
 
 class FakeService:
-    def __init__(self, mode, status=401, code=4401, reason="", hold_s=0.2, request=False):
+    def __init__(self, mode, status=401, code=4401, reason="", hold_s=0.2, request=False, token=None):
         self.mode, self.status, self.code, self.reason, self.hold_s = mode, status, code, reason, hold_s
         self.request = request  # drop mode: send one getattr first (the connection "worked")
+        self.token = token      # creds mode: the token that is accepted
+        self.tokens = []        # creds mode: the answers to getcreds
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -90,6 +94,7 @@ class FakeService:
         self.connections = 0
         self.close_frames = []   # (code, reason) the provider sent
         self.ended_without_close = 0
+        self.mode_creds_ok = False
         self._stop = False
         self._conns = []
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -153,6 +158,21 @@ class FakeService:
             except (OSError, EOFError):
                 pass
             return
+        if self.mode == "creds":
+            conn.sendall(frame(0x2, b"\x00\x00\x00\x07\x17"))  # getcreds, id 7
+            conn.settimeout(30)  # a person is typing
+            _, payload = read_frame(conn)
+            # id u32, type u8 (0x97), credentials: u32 length + bytes
+            n = struct.unpack(">I", payload[5:9])[0]
+            self.tokens.append(payload[9:9 + n].decode("utf-8", "replace"))
+            if self.tokens[-1] != self.token:
+                conn.sendall(frame(0x8, struct.pack(">H", 4401) + b"token rejected"))
+                try:
+                    read_frame(conn)
+                except (OSError, EOFError):
+                    pass
+                return
+            self.mode_creds_ok = True
         if self.mode == "drop":
             if self.request:
                 # getattr "/": id 1, type 0x02, path (u32 length, bytes)
