@@ -56,9 +56,9 @@ struct wf_service_config {
     int set_uid, set_gid, set_umask, idmap_user;
     unsigned uid, gid, umask;
 
-    /* Seconds requests are held while the provider reconnects after a lost
-     * connection (not after a close frame with 1000, which ends the session
-     * at once): < 0: the default, 30; 0: off, fail at once as before. */
+    /* Seconds requests wait for a provider to come back after its connection
+     * was lost (not closed on purpose with close code 1000); open files carry
+     * over to it. 0: off, requests fail at once; < 0: 30. */
     int resume_timeout_secs;
 };
 
