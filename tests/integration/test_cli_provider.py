@@ -166,6 +166,27 @@ class Refusals(unittest.TestCase):
             self.assertEqual([c for c, _ in fake.close_frames], [1000])
 
 
+class RealService(unittest.TestCase):
+    """The close frame as the real service sees it (its log names the cause)."""
+
+    def setUp(self):
+        h.require_binaries()
+
+    def test_sigterm_is_closed_on_purpose(self):
+        with h.attached() as (svc, prov):
+            self.assertEqual(prov.stop(signal.SIGTERM), 0)
+            h.wait_until(lambda: "provider disconnected" in svc.log_text(), 10, "the service to notice",
+                         logs=svc.log_tail)
+            self.assertIn("provider disconnected (closed on purpose)", svc.log_text())
+
+    def test_sigkill_is_a_lost_connection(self):
+        with h.attached() as (svc, prov):
+            prov.stop(signal.SIGKILL)
+            h.wait_until(lambda: "provider disconnected" in svc.log_text(), 10, "the service to notice",
+                         logs=svc.log_tail)
+            self.assertIn("provider disconnected (connection lost)", svc.log_text())
+
+
 class Scheme(unittest.TestCase):
     """ws:// to a TLS port and wss:// to a plain one are named and permanent."""
 
