@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum kind { K_INT, K_OCTAL, K_DOUBLE, K_STRING, K_FLAG, K_ORIGIN, K_IDMAP };
 
@@ -317,8 +318,13 @@ int wf_cli_parse(int argc, char **argv, struct wf_cli *o, struct fuse_args *rest
         return -1;
     }
     /* mount(8) and mount.fuse3 call "webfuse SOURCE MOUNTPOINT -o ..." */
-    if (npos == 2)
+    if (npos == 2) {
         o->source = positional[0];
+        struct stat st;
+        if (stat(o->source, &st) == 0 && S_ISDIR(st.st_mode))
+            fprintf(stderr, "webfuse: warning: two arguments: '%s' is taken as mount(8)'s SOURCE and ignored; "
+                    "the mount point is '%s'\n", o->source, positional[1]);
+    }
     if (npos > 0) {
         /* no "--" for libfuse (it would keep it for the mount): a relative
          * mount point that looks like an option gets a "./" instead */
