@@ -97,15 +97,16 @@ struct wf_provider_status {
     enum wf_provider_state state;
     /* Why the last attempt or connection ended: a refusal code of the service
      * (4401 token, 4403 origin, 4408 auth timeout, 4409 busy, 4429 backoff,
-     * 4503 overload; HTTP statuses are given as 4000 + status), another close
-     * code (1000, 1001, ...), or 0 when no code was received. */
+     * 4503 overload; these HTTP statuses before the handshake are given as
+     * 4000 + status), another close code (1000, 1001, ...), or 0 when no code
+     * was received (reason then says what happened). */
     int close_code;
     int permanent;          /* nonzero: the same settings cannot succeed */
     /* The cause in words ("" before the first failure). Stays valid until the
      * next call of wf_provider_service()/run()/destroy(). */
     const char *reason;
     unsigned retry_in_ms;   /* WAITING: the next attempt is due in about this long */
-    unsigned connections;   /* connections established so far */
+    unsigned connections;   /* connections that counted (served a request or lasted 1 s) */
     unsigned files_open;    /* files the service holds open on this connection */
     uint64_t bytes_served;  /* file bytes read by the service, since create */
     uint64_t bytes_received;/* file bytes written by the service, since create */
