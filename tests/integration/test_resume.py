@@ -194,32 +194,38 @@ class Resume(unittest.TestCase):
         self.assertEqual(svc.listdir(timeout=5), [])
 
     def test_writes_during_outage_land(self):
+        # The writer is a process of its own (an updater would be): a close
+        # waits for pending writes, and a process started by this one (the
+        # new provider) would close an inherited descriptor on exec.
+        writer_code = (
+            "import os, sys\n"
+            "first, burst = sys.stdin.buffer.read(1 << 20), None\n"
+            "f = open(sys.argv[1], 'wb')\n"
+            "f.write(first); f.flush()\n"
+            "print('ready', flush=True)\n"
+            "burst = sys.stdin.buffer.read(8 << 20)\n"
+            "for i in range(0, len(burst), 256 << 10):\n"
+            "    f.write(burst[i:i + (256 << 10)])\n"
+            "f.flush(); os.fsync(f.fileno()); f.close()\n"
+            "print('done', flush=True)\n")
         svc = self.service()
         prov = self.provider(svc)
         first, burst = os.urandom(1 << 20), os.urandom(8 << 20)
-        f = h.call(open, svc.path("out.bin"), "wb", timeout=10)
-        h.call(f.write, first, timeout=10)
-        h.call(f.flush, timeout=10)
+        writer = subprocess.Popen([sys.executable, "-c", writer_code, svc.path("out.bin")],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: writer.poll() is None and writer.kill())
+        writer.stdin.write(first)
+        writer.stdin.flush()
+        self.assertEqual(writer.stdout.readline().strip(), b"ready")
         self.kill(prov)
-        done = {}
-
-        def write_burst():
-            try:
-                for i in range(0, len(burst), 256 << 10):
-                    f.write(burst[i:i + (256 << 10)])
-                f.flush()
-                os.fsync(f.fileno())
-                f.close()
-                done["ok"] = True
-            except OSError as e:
-                done["error"] = e
-        t = threading.Thread(target=write_burst, daemon=True)
-        t.start()
+        writer.stdin.write(burst)  # written while no provider is there
+        writer.stdin.close()
         time.sleep(OUTAGE)
         self.provider(svc, wait=False)
-        t.join(60)
-        self.assertFalse(t.is_alive(), "the writes hung")
-        self.assertTrue(done.get("ok"), "writes failed: %s\n%s" % (done.get("error"), svc.log_tail()))
+        writer.wait(timeout=60)
+        self.assertEqual(writer.returncode, 0, "writer failed: %s\n%s" % (writer.stderr.read().decode(),
+                                                                          svc.log_tail()))
+        self.assertEqual(writer.stdout.read().strip(), b"done")
         self.assertEqual(sha256_file(os.path.join(self.dir, "out.bin")),
                          hashlib.sha256(first + burst).hexdigest())
 
