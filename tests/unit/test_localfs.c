@@ -465,6 +465,8 @@ static void test_new_entries(void **state)
     assert_int_equal(lmode(f, "/d2", &u, NULL), S_IFDIR | 0755);
     assert_true(u == geteuid());
     umask(old);
+}
+
 /* Makes openat2 answer ENOSYS in this process from now on. Returns 0, or -1
  * where seccomp filters are not available (then the ENOSYS group skips). */
 static int deny_openat2(void)
