@@ -44,6 +44,9 @@ struct wf_service {
     struct wf_nodes nodes;
     struct wf_open open_items; /* list head: open files and directories */
     double attr_timeout, entry_timeout, negative_timeout;
+    uid_t root_uid;            /* owner of the provided tree's root (idmap=user) */
+    gid_t root_gid;
+    bool root_owner_known;
 
     /* the provider connection (service.c) */
     struct wf_conn conn;
