@@ -52,6 +52,8 @@ struct wf_service {
     struct wf_conn conn;
     struct lws *provider;        /* its wsi while connected, else NULL */
     bool closed_on_purpose;      /* it sent a normal close frame */
+    time_t connected_at;
+    uint64_t bytes_read, bytes_written; /* file data it served on this connection */
     struct lws *handshake_authenticated; /* token accepted in the header */
 
     /* the session (session.c) */
