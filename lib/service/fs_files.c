@@ -115,6 +115,7 @@ void fs_read_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *r
         n = (size_t)err;
     if (n > op->u.io.size)
         n = op->u.io.size; /* never hand the kernel more than it asked for */
+    s->bytes_read += n;
     op_reply_buf(op, resp->data.data, n);
 }
 
@@ -160,6 +161,8 @@ static void write_done(struct wf_service *s, struct wf_op *op, const struct wf_m
     size_t size = op->u.io.size;
     if (resp && (size_t)err > size)
         err = -EIO;
+    if (err > 0)
+        s->bytes_written += (size_t)err;
     if (!op->u.io.behind) {
         if (err < 0)
             op_reply_err(op, err);

@@ -162,6 +162,8 @@ static void on_established(struct wf_service *s, struct lws *wsi)
     lws_set_wsi_user(wsi, s);
     s->provider = wsi;
     s->closed_on_purpose = false;
+    s->connected_at = time(NULL);
+    s->bytes_read = s->bytes_written = 0;
     wf_session_connected(s);
     wf_info("provider connected from %s%s", peer, ask ? ", asking for credentials" : "");
     if (ask)
@@ -212,7 +214,10 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
         return 0;
     case LWS_CALLBACK_CLOSED:
         if (user && is_current(s, wsi)) {
-            wf_info("provider disconnected (%s)", s->closed_on_purpose ? "closed on purpose" : "connection lost");
+            wf_info("provider disconnected (%s) after %ld s: %llu bytes read, %llu bytes written",
+                    s->closed_on_purpose ? "closed on purpose" : "connection lost",
+                    (long)(time(NULL) - s->connected_at), (unsigned long long)s->bytes_read,
+                    (unsigned long long)s->bytes_written);
             detach_provider(s, s->closed_on_purpose, NULL);
         }
         return 0;
@@ -343,7 +348,9 @@ struct wf_service *wf_service_create(const struct wf_service_config *config)
     wf_session_init(s);
     s->mountpoint = strdup(config->mountpoint);
     s->cfg.mountpoint = s->mountpoint;
-    lws_set_log_level(wf_log_enabled(WF_LOG_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+    /* libwebsockets' own lines only at debug level, through our logger (an
+     * emitter the program installed before stays) */
+    lws_set_log_level(wf_log_enabled(WF_LOG_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
     if (!s->mountpoint || wf_nodes_init(&s->nodes) != 0) {
         wf_service_destroy(s);
         return NULL;

@@ -56,8 +56,7 @@ class OwnerMapping(unittest.TestCase):
                               + list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
 
     def mapped_or_skip(self, st, expected_uid):
-        if st.st_uid != expected_uid:
-            self.skipTest("lib/service does not apply the owner mapping yet (uid %d reported)" % st.st_uid)
+        self.assertEqual(st.st_uid, expected_uid, "the owner mapping is not applied")
 
     def test_uid_gid_umask(self):
         opts = ["allow_other", "uid=%d" % self.uid, "gid=%d" % self.gid, "umask=077"]

@@ -16,7 +16,9 @@ requests go out again.
   with EIO, a fresh open sees the new content;
 - no provider within the grace period: held calls fail with EIO within grace +
   slack, and the mount is an empty root again;
-- a burst of writes made during the outage lands intact.
+- a burst of writes made during the outage lands intact;
+- a provider that leaves on purpose (SIGTERM: close code 1000) ends the
+  session at once: no grace period.
 """
 
 import errno
@@ -191,6 +193,22 @@ class Resume(unittest.TestCase):
         self.assertEqual(res, errno.EIO)
         self.assertLess(took, grace + SLACK, "held read failed only after %.1f s" % took)
         self.assertGreater(took, grace - 1, "the read failed before the grace period ended")
+        self.assertEqual(svc.listdir(timeout=5), [])
+
+    def test_provider_leaving_on_purpose_ends_session(self):
+        """SIGTERM: the provider closes with 1000; no grace period then."""
+        with open(os.path.join(self.dir, "file.txt"), "w") as f:
+            f.write("x" * 300000)
+        svc = self.service()
+        prov = self.provider(svc)
+        fd = h.call(os.open, svc.path("file.txt"), os.O_RDONLY, timeout=10)
+        self.addCleanup(os.close, fd)
+        prov.stop(signal.SIGTERM)
+        h.wait_until(lambda: "closed on purpose" in svc.log_text(), 10, "the service to see a normal close",
+                     logs=svc.log_tail)
+        start = time.monotonic()
+        self.assertEqual(h.errno_of(lambda: h.call(os.pread, fd, 4096, 200000, timeout=10)), errno.EIO)
+        self.assertLess(time.monotonic() - start, 2.0)
         self.assertEqual(svc.listdir(timeout=5), [])
 
     def test_writes_during_outage_land(self):
