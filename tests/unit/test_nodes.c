@@ -266,18 +266,17 @@ static void test_growth(void **state)
     assert_int_equal(t.count, 2 + N / 2);
 }
 
+/* every test on a fresh table */
+#define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lookup_creates_then_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rename_plain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rename_exchange, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rename_over_existing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unlink_while_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forget_frees_node_and_parents, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rename_releases_old_parent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_path_length_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_growth, setup, teardown),
+        TEST(test_lookup_creates_then_counts),   TEST(test_rename_plain),
+        TEST(test_rename_exchange),              TEST(test_rename_over_existing),
+        TEST(test_unlink_while_open),            TEST(test_forget_frees_node_and_parents),
+        TEST(test_rename_releases_old_parent),   TEST(test_path_length_limit),
+        TEST(test_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
