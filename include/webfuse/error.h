@@ -9,5 +9,6 @@
 #define WF_ECONNECT (-3) /* could not listen / connect; connection lost without reconnect */
 #define WF_ETLS (-4)     /* TLS setup or certificate verification failed */
 #define WF_EMOUNT (-5)   /* could not mount (service) */
+#define WF_EREFUSED (-6) /* the service refused us for good (provider; see wf_provider_get_status) */
 
 #endif

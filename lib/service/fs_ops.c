@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "prefetch.h"
 #include "proto/wf_convert.h"
+#include "util/wf_compat.h"
 #include "util/wf_log.h"
 
 struct wf_op *fs_new_op(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)

@@ -239,6 +239,8 @@ static struct wf_op *take_sent(struct wf_requests *t)
     return list;
 }
 
+static struct wf_op *take_held(struct wf_requests *t);
+
 static void fail_list(struct wf_requests *t, struct wf_op *list, int err)
 {
     while (list) {
@@ -254,11 +256,11 @@ void wf_requests_disconnect(struct wf_requests *t, bool hold_them)
     t->conn = NULL;
     t->flowing = false;
     t->holding = hold_them;
-    struct wf_op *list = take_sent(t);
     if (!hold_them) {
-        fail_list(t, list, -EIO);
+        wf_requests_fail_all(t, -EIO);
         return;
     }
+    struct wf_op *list = take_sent(t);
     /* What was sent goes before what was already held, in order. */
     struct wf_op *keep_first = NULL, *keep_last = NULL, *fail_first = NULL, *fail_last = NULL;
     size_t count = 0, bytes = 0;

@@ -64,7 +64,8 @@ int wf_requests_receive(struct wf_requests *t, const uint8_t *buf, size_t len);
  * requests do (not flowing: admission, re-open). */
 void wf_requests_connect(struct wf_requests *t, struct wf_conn *conn, bool flowing);
 /* The connection is gone. hold: sent requests are kept for the next
- * provider (control and session-only ones fail); else everything fails. */
+ * provider (control and session-only ones fail); else everything sent or
+ * held fails. */
 void wf_requests_disconnect(struct wf_requests *t, bool hold);
 /* Sends every held request again, in order, with fresh ids; from now on
  * requests flow. */

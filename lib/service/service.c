@@ -284,6 +284,13 @@ static int start_websockets(struct wf_service *s)
         mount->extra_mimetypes = &mime_mjs;
     }
 
+#if !defined(LWS_WITH_TLS)
+    if (c->cert_path || c->key_path) {
+        wf_error("a certificate needs TLS, and libwebsockets was built without it");
+        free(mount);
+        return -1;
+    }
+#endif
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
@@ -300,8 +307,10 @@ static int start_websockets(struct wf_service *s)
     info.vhost_name = c->vhost ? c->vhost : "localhost";
     info.protocols = protocols;
     info.mounts = mount;
+#if defined(LWS_WITH_TLS)
     info.ssl_cert_filepath = c->cert_path;
     info.ssl_private_key_filepath = c->key_path;
+#endif
     s->vhost = lws_create_vhost(s->ctx, &info);
     s->http_mount = mount; /* lws keeps pointing at it */
     if (!s->vhost)

@@ -60,6 +60,7 @@ struct wf_service {
     lws_sorted_usec_list_t grace_sul;
 
     struct wf_requests requests;
+    size_t write_behind_bytes; /* written data answered but not yet confirmed by the provider */
 };
 
 /* fs_ops.c */
