@@ -93,7 +93,9 @@ static int check_origin(struct wf_service *s, struct lws *wsi)
     if (origin[0] && wf_origin_allowed(origin, host, s->cfg.cert_path != NULL, s->cfg.vhost,
                                        s->cfg.allowed_origins, s->cfg.allowed_origin_count))
         return 0;
-    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", origin);
+    char shown[256]; /* the origin is peer text */
+    wf_log_escape(origin, strlen(origin), shown, sizeof shown);
+    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", shown);
     return -1;
 }
 
