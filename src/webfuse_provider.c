@@ -199,7 +199,9 @@ int main(int argc, char **argv)
     /* Message buffers of up to 1 MiB come and go. Mapped, they go back to the
      * system when freed; glibc's adaptive threshold would keep them on the
      * heap, and resident, after the first one. */
+#ifdef M_MMAP_THRESHOLD /* glibc; musl's allocator gives large blocks back anyway */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     struct cli o = { .path = ".", .reconnect = WF_RECONNECT, .progress = 1 };
     int status = parse_args(argc, argv, &o);
     if (status >= 0)
