@@ -107,6 +107,13 @@ int wf_auth_run(const char *program, const char *credential, size_t len, int tim
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* ":1234": a colon and 1 to 5 digits. */
+static int port_ok(const char *p)
+{
+    size_t digits = strspn(p + 1, "0123456789");
+    return p[0] == ':' && digits >= 1 && digits <= 5 && p[1 + digits] == '\0';
+}
+
 /* Host header without its port names this service: an IP literal,
  * "localhost" or the configured vhost. */
 static int host_is_ours(const char *host, const char *vhost)
@@ -116,11 +123,20 @@ static int host_is_ours(const char *host, const char *vhost)
     if (len >= sizeof name)
         return 0;
     memcpy(name, host, len + 1);
-    if (name[0] == '[') /* [v6]:port */
-        return strchr(name, ']') != NULL;
+    if (name[0] == '[') { /* "[v6]" or "[v6]:port": the brackets must hold an IPv6 literal */
+        char *end = strchr(name, ']');
+        if (!end || (end[1] != '\0' && !port_ok(end + 1)))
+            return 0;
+        *end = '\0';
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, name + 1, &a6) == 1;
+    }
     char *colon = strrchr(name, ':');
-    if (colon)
+    if (colon) {
+        if (!port_ok(colon))
+            return 0;
         *colon = '\0';
+    }
     struct in_addr a4;
     return inet_pton(AF_INET, name, &a4) == 1 || strcasecmp(name, "localhost") == 0 ||
            (vhost && strcasecmp(name, vhost) == 0);
