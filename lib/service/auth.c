@@ -67,7 +67,7 @@ static void write_quietly(int fd, const void *buf, size_t len)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-int wf_auth_run(const char *program, const char *credential, size_t len, int timeout_ms)
+pid_t wf_auth_spawn(const char *program, const char *credential, size_t len)
 {
     int in[2];
     if (!program || len > WF_MAX_CREDENTIAL || pipe2(in, O_CLOEXEC) != 0)
@@ -97,6 +97,14 @@ int wf_auth_run(const char *program, const char *credential, size_t len, int tim
     if (len)
         write_quietly(in[1], credential, len);
     close(in[1]);
+    return pid;
+}
+
+int wf_auth_run(const char *program, const char *credential, size_t len, int timeout_ms)
+{
+    pid_t pid = wf_auth_spawn(program, credential, len);
+    if (pid < 0)
+        return -1;
     int status = 0;
     if (wait_bounded(pid, timeout_ms, &status) != 0) {
         wf_warn("authenticator %s did not finish within %d ms; refusing", program, timeout_ms);

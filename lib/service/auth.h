@@ -3,9 +3,16 @@
 #define WF_AUTH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define WF_AUTH_TIMEOUT_MS 5000
 #define WF_MAX_CREDENTIAL 4096
+
+/* Starts program (no shell, only stdin/stdout/stderr open, stdout and stderr
+ * to /dev/null) with the credential written to its stdin, and returns at
+ * once: its pid, or -1. The caller waits for it (waitpid) and kills it if it
+ * takes too long. */
+pid_t wf_auth_spawn(const char *program, const char *credential, size_t len);
 
 /* Runs program (no shell, only stdin/stdout/stderr open, stdout and stderr to
  * /dev/null) with the credential on its stdin. Returns 0 when it exits 0
