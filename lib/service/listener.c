@@ -268,9 +268,17 @@ static void resume_accepting(lws_sorted_usec_list_t *sul)
         lws_rx_flow_control(l->wsi, 1);
 }
 
-/* Out of descriptors: the connection waiting in the backlog would make the
- * socket readable forever. Take it with the spare descriptor, close it, and
- * stop listening for a moment (pending connections meanwhile time out). */
+/* The limit may have been lowered since start (prlimit). */
+static void reread_fd_limit(struct wf_listener *l)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        l->fd_limit = (long)rl.rlim_cur;
+}
+
+/* Out of descriptors with nothing of ours to close: the connection waiting
+ * in the backlog would make the socket readable forever. Take it with the
+ * spare descriptor, close it, and stop listening for a moment. */
 static void out_of_descriptors(struct wf_listener *l, int lfd, int err)
 {
     if (l->spare >= 0) {
@@ -280,7 +288,6 @@ static void out_of_descriptors(struct wf_listener *l, int lfd, int err)
             close(fd);
         l->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    drop_oldest(l);
     if (!l->paused)
         wf_warn("out of file descriptors (%s, limit %ld): not accepting for %d ms", strerror(err),
                 l->fd_limit, (int)(WF_ACCEPT_PAUSE_US / LWS_US_PER_MS));
@@ -297,8 +304,13 @@ static void accept_some(struct wf_listener *l, int lfd)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                out_of_descriptors(l, lfd, errno);
-                return;
+                reread_fd_limit(l);
+                if (l->npending == 0) {
+                    out_of_descriptors(l, lfd, errno);
+                    return;
+                }
+                drop_oldest(l); /* closes at once: try again with its descriptor */
+                continue;
             }
             continue; /* the peer gave up already (ECONNABORTED), EINTR, ... */
         }
