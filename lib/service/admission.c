@@ -21,6 +21,7 @@
 
 #define TICK_US (100 * LWS_US_PER_MS)        /* deadline checks; reaping without pidfd */
 #define GETCREDS_ID 1u
+#define TABLE_SIZE (2 * WF_ADMISSION_MAX)
 /* A getcreds answer is small; nothing bigger is reassembled for a stranger. */
 #define MAX_UNADMITTED_MESSAGE (WF_MAX_CREDENTIAL + 64u)
 
@@ -63,7 +64,8 @@ struct wf_admission {
     wf_admit_fn admit;
     void *ud;
     struct lws_context *ctx;
-    struct entry *entries[WF_ADMISSION_MAX];
+    /* waiting connections, and refused ones until their close is sent */
+    struct entry *entries[TABLE_SIZE];
     unsigned long long seq;
     lws_sorted_usec_list_t tick;
     bool tick_armed;
@@ -142,7 +144,7 @@ static void backoff_note_failure(struct wf_admission *a, const struct peer_key *
         memset(b, 0, sizeof *b);
         b->key = *k;
     }
-    if (b->fails && now > b->until + (lws_usec_t)WF_BACKOFF_MAX_MS * LWS_US_PER_MS)
+    if (b->fails && now > b->last + (lws_usec_t)WF_BACKOFF_MAX_MS * LWS_US_PER_MS)
         b->fails = 0;
     b->fails++;
     b->last = now;
@@ -166,16 +168,25 @@ static void backoff_forget(struct wf_admission *a, const struct peer_key *k)
 
 static struct entry *find(const struct wf_admission *a, const struct lws *wsi)
 {
-    for (unsigned i = 0; a && wsi && i < WF_ADMISSION_MAX; i++)
+    for (unsigned i = 0; a && wsi && i < TABLE_SIZE; i++)
         if (a->entries[i] && a->entries[i]->wsi == wsi)
             return a->entries[i];
     return NULL;
 }
 
+/* Connections waiting for admission (refused ones not counted). */
 static unsigned count(const struct wf_admission *a)
 {
     unsigned n = 0;
-    for (unsigned i = 0; i < WF_ADMISSION_MAX; i++)
+    for (unsigned i = 0; i < TABLE_SIZE; i++)
+        n += a->entries[i] != NULL && a->entries[i]->state != CLOSING;
+    return n;
+}
+
+static unsigned occupied(const struct wf_admission *a)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < TABLE_SIZE; i++)
         n += a->entries[i] != NULL;
     return n;
 }
@@ -185,7 +196,7 @@ static void schedule_tick(struct wf_admission *a);
 /* Removes e from the table and frees it. */
 static void drop(struct wf_admission *a, struct entry *e)
 {
-    for (unsigned i = 0; i < WF_ADMISSION_MAX; i++)
+    for (unsigned i = 0; i < TABLE_SIZE; i++)
         if (a->entries[i] == e)
             a->entries[i] = NULL;
     if (a->checking == e)
@@ -229,7 +240,7 @@ enum wf_refusal wf_admission_filter(struct wf_admission *a, struct lws *wsi, con
     }
     /* One waiting connection per address: a newer one replaces it (a
      * provider that restarted, or a flood that gains nothing). */
-    for (unsigned i = 0; i < WF_ADMISSION_MAX; i++) {
+    for (unsigned i = 0; i < TABLE_SIZE; i++) {
         struct entry *old = a->entries[i];
         if (old && old->state != CLOSING && same_peer(&old->key, &k)) {
             if (old->state == QUEUED || old->state == CHECKING)
@@ -237,11 +248,11 @@ enum wf_refusal wf_admission_filter(struct wf_admission *a, struct lws *wsi, con
             refuse(a, old, WF_REFUSE_BUSY, "replaced by a newer connection from the same address");
         }
     }
-    unsigned slot = WF_ADMISSION_MAX;
-    for (unsigned i = 0; i < WF_ADMISSION_MAX && slot == WF_ADMISSION_MAX; i++)
+    unsigned slot = TABLE_SIZE;
+    for (unsigned i = 0; i < TABLE_SIZE && slot == TABLE_SIZE; i++)
         if (!a->entries[i])
             slot = i;
-    if (slot == WF_ADMISSION_MAX) {
+    if (slot == TABLE_SIZE || count(a) >= WF_ADMISSION_MAX) {
         wf_warn("refusing a provider from %s: %u connections already wait for admission", peer,
                 count(a));
         return WF_REFUSE_OVERLOAD;
@@ -416,7 +427,7 @@ static void start_next(struct wf_admission *a)
     if (a->pid > 0)
         return;
     struct entry *next = NULL;
-    for (unsigned i = 0; i < WF_ADMISSION_MAX; i++) {
+    for (unsigned i = 0; i < TABLE_SIZE; i++) {
         struct entry *e = a->entries[i];
         if (e && e->state == QUEUED && (!next || e->seq < next->seq))
             next = e;
@@ -488,7 +499,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     }
     if (a->pid > 0 && !a->pidfd_wsi)
         try_reap(a);
-    for (unsigned i = 0; i < WF_ADMISSION_MAX; i++) {
+    for (unsigned i = 0; i < TABLE_SIZE; i++) {
         struct entry *e = a->entries[i];
         if (!e || e->state == CLOSING || e->state == CHECKING || now < e->deadline)
             continue;
@@ -503,7 +514,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 static void schedule_tick(struct wf_admission *a)
 {
     /* armed once: rescheduling on every event would postpone it forever */
-    if (a->ctx && !a->tick_armed && (a->pid > 0 || count(a) > 0)) {
+    if (a->ctx && !a->tick_armed && (a->pid > 0 || occupied(a) > 0)) {
         a->tick_armed = true;
         lws_sul_schedule(a->ctx, 0, &a->tick, on_tick, TICK_US);
     }
@@ -531,7 +542,7 @@ void wf_admission_destroy(struct wf_admission *a)
     if (a->pidfd_wsi)
         lws_set_opaque_user_data(a->pidfd_wsi, NULL);
     lws_sul_cancel(&a->tick);
-    for (unsigned i = 0; i < WF_ADMISSION_MAX; i++)
+    for (unsigned i = 0; i < TABLE_SIZE; i++)
         if (a->entries[i])
             drop(a, a->entries[i]);
     free(a);
