@@ -215,10 +215,12 @@ static void refuse(struct wf_admission *a, struct entry *e, enum wf_refusal r, c
         a->killed = true;
         a->checking = NULL;
     }
+    bool established = e->state != WAIT_HANDSHAKE; /* else established() asks */
     e->state = CLOSING;
     e->refusal = r;
     e->reason = reason;
-    lws_callback_on_writable(e->wsi);
+    if (established)
+        lws_callback_on_writable(e->wsi);
 }
 
 enum wf_refusal wf_admission_filter(struct wf_admission *a, struct lws *wsi, const char *credential,
@@ -285,7 +287,11 @@ static void queue_credential(struct wf_admission *a, struct entry *e)
 void wf_admission_established(struct wf_admission *a, struct lws *wsi)
 {
     struct entry *e = find(a, wsi);
-    if (!e || e->state != WAIT_HANDSHAKE)
+    if (!e)
+        return;
+    if (e->state == CLOSING) /* replaced before its handshake completed */
+        lws_callback_on_writable(wsi);
+    if (e->state != WAIT_HANDSHAKE)
         return;
     wf_conn_init(&e->conn, wsi);
     if (e->from_header) {
@@ -296,7 +302,7 @@ void wf_admission_established(struct wf_admission *a, struct lws *wsi)
     struct wf_msg m = { .id = GETCREDS_ID, .type = WF_GETCREDS };
     if (wf_conn_send(&e->conn, &m) != 0)
         refuse(a, e, WF_REFUSE_OVERLOAD, "out of memory");
-    wf_info("provider connected from %s, asking for credentials", e->peer);
+    wf_info("provider from %s connected, asking for credentials", e->peer);
 }
 
 bool wf_admission_owns(const struct wf_admission *a, const struct lws *wsi)

@@ -24,7 +24,7 @@
 #include "proto/wf_refusal.h"
 
 #define WF_ADMISSION_PROTOCOL "wf-auth"
-#define WF_ADMISSION_MAX 48
+#define WF_ADMISSION_MAX 64
 #define WF_ADMISSION_TIMEOUT_MS 10000
 #define WF_BACKOFF_ADDRESSES 256
 #define WF_BACKOFF_FIRST_MS 1000

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,16 +15,6 @@
 #include <unistd.h>
 
 #include "util/wf_log.h"
-
-static void close_from(int lowfd)
-{
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, lowfd, ~0u, 0) == 0)
-        return;
-#endif
-    for (int fd = lowfd; fd < 1024; fd++)
-        close(fd);
-}
 
 /* Waits for pid up to timeout_ms without spinning (pidfd where the kernel has it). */
 static int wait_bounded(pid_t pid, int timeout_ms, int *status)
@@ -67,29 +58,91 @@ static void write_quietly(int fd, const void *buf, size_t len)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+/* posix_spawn shares the parent's memory until exec (no page tables copied,
+ * which matters for a large process), and glibc 2.34 can close the other
+ * descriptors on the way. Returns the pid, or -1 with errno set. */
+static pid_t start_child(const char *program, int stdin_fd)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t dfl;
+    pid_t pid = -1;
+    char *const argv[] = { (char *)program, NULL };
+    char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -1;
+    if (posix_spawnattr_init(&attr) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    int rc = posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+    if (!rc)
+        rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (!rc)
+        rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (!rc)
+        rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (!rc)
+        rc = posix_spawnattr_setsigdefault(&attr, &dfl);
+    if (!rc)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    if (!rc)
+        rc = posix_spawn(&pid, program, &fa, &attr, argv, envp);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc) {
+        errno = rc;
+        return -1;
+    }
+    return pid;
+}
+#else
+static void close_from(int lowfd)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, lowfd, ~0u, 0) == 0)
+        return;
+#endif
+    for (int fd = lowfd; fd < 1024; fd++)
+        close(fd);
+}
+
+/* Without posix_spawn_file_actions_addclosefrom_np (musl, older glibc). */
+static pid_t start_child(const char *program, int stdin_fd)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(stdin_fd, 0);
+    if (devnull >= 0) {
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+    }
+    close_from(3);
+    signal(SIGPIPE, SIG_DFL);
+    char *const argv[] = { (char *)program, NULL };
+    char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+    execve(program, argv, envp);
+    _exit(127);
+}
+#endif
+
 pid_t wf_auth_spawn(const char *program, const char *credential, size_t len)
 {
     int in[2];
     if (!program || len > WF_MAX_CREDENTIAL || pipe2(in, O_CLOEXEC) != 0)
         return -1;
-    pid_t pid = fork();
+    pid_t pid = start_child(program, in[0]);
     if (pid < 0) {
+        int err = errno;
         close(in[0]);
         close(in[1]);
+        errno = err;
         return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(in[0], 0);
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        close_from(3);
-        char *const argv[] = { (char *)program, NULL };
-        char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        execve(program, argv, envp);
-        _exit(127);
     }
     close(in[0]);
     /* The credential fits the pipe buffer (WF_MAX_CREDENTIAL), so this never

@@ -11,7 +11,7 @@
 #include <libwebsockets.h>
 
 #define WF_LISTEN_PROTOCOL "wf-listen"
-#define WF_LISTEN_MAX_PENDING 64
+#define WF_LISTEN_MAX_PENDING 128
 
 struct wf_listener;
 

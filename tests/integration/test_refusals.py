@@ -4,7 +4,7 @@
 Before the WebSocket handshake completes it answers with an HTTP status:
 409 another provider is attached, 403 origin refused (also a Host of the
 form [name] that is no IPv6 literal), 429 this address must wait after
-refusals, 503 too many connections wait for admission. After the handshake
+refusals, 503 too many connections (64) wait for admission. After the handshake
 it closes with the matching WebSocket close code: 4401 token rejected.
 """
 
@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wfharness as h  # noqa: E402
 
 TOKEN = "secret"
+WAITING_MAX = 64  # WF_ADMISSION_MAX (lib/service/admission.h)
 
 
 def no_time_wait(s):
@@ -166,7 +167,7 @@ class RefusalTest(unittest.TestCase):
         waiting = []
         try:
             # connections that never answer getcreds, one per address
-            for i in range(48):
+            for i in range(WAITING_MAX):
                 s, status, _ = open_handshake(svc.port, src="127.0.0.%d" % (10 + i))
                 self.assertEqual(status, 101, "connection %d" % i)
                 waiting.append(s)
