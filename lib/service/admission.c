@@ -22,6 +22,7 @@
 #define TICK_US (100 * LWS_US_PER_MS)        /* deadline checks; reaping without pidfd */
 #define GETCREDS_ID 1u
 #define TABLE_SIZE (2 * WF_ADMISSION_MAX)
+#define KNOWN_GOOD 8 /* addresses admitted lately: their credentials are checked first */
 /* A getcreds answer is small; nothing bigger is reassembled for a stranger. */
 #define MAX_UNADMITTED_MESSAGE (WF_MAX_CREDENTIAL + 64u)
 
@@ -76,6 +77,8 @@ struct wf_admission {
     lws_usec_t run_deadline;
     bool killed;
     struct backoff backoff[WF_BACKOFF_ADDRESSES];
+    struct peer_key good[KNOWN_GOOD];
+    unsigned good_next;
 };
 
 static void start_next(struct wf_admission *a);
@@ -162,6 +165,24 @@ static void backoff_forget(struct wf_admission *a, const struct peer_key *k)
     struct backoff *b = backoff_find(a, k);
     if (b)
         memset(b, 0, sizeof *b);
+}
+
+/* --- addresses admitted lately ------------------------------------------- */
+
+static bool known_good(const struct wf_admission *a, const struct peer_key *k)
+{
+    for (unsigned i = 0; i < KNOWN_GOOD; i++)
+        if (a->good[i].family && same_peer(&a->good[i], k))
+            return true;
+    return false;
+}
+
+static void remember_good(struct wf_admission *a, const struct peer_key *k)
+{
+    if (known_good(a, k))
+        return;
+    a->good[a->good_next] = *k;
+    a->good_next = (a->good_next + 1) % KNOWN_GOOD;
 }
 
 /* --- connections -------------------------------------------------------- */
@@ -403,6 +424,7 @@ static void finish_run(struct wf_admission *a, int status)
             enum wf_refusal r = a->admit(a->ud, wsi);
             if (r == WF_REFUSE_NONE) {
                 backoff_forget(a, &k);
+                remember_good(a, &k);
                 drop(a, e);
             } else {
                 refuse(a, e, r, NULL);
@@ -432,11 +454,20 @@ static void start_next(struct wf_admission *a)
 {
     if (a->pid > 0)
         return;
+    /* In arrival order, but a provider coming back from an address that
+     * was admitted lately goes first: a flood from elsewhere does not keep
+     * it waiting behind one check per flooding address. */
     struct entry *next = NULL;
+    bool next_good = false;
     for (unsigned i = 0; i < TABLE_SIZE; i++) {
         struct entry *e = a->entries[i];
-        if (e && e->state == QUEUED && (!next || e->seq < next->seq))
+        if (!e || e->state != QUEUED)
+            continue;
+        bool good = known_good(a, &e->key);
+        if (!next || (good && !next_good) || (good == next_good && e->seq < next->seq)) {
             next = e;
+            next_good = good;
+        }
     }
     if (!next)
         return;

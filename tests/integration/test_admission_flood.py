@@ -4,9 +4,11 @@
 50 clients, each from its own loopback address (127.0.0.2 - 127.0.0.51, as
 attackers elsewhere on the LAN would be), keep opening WebSocket handshakes
 with a wrong token for 10 s: in the handshake header, or (the getcreds
-variant) answering getcreds with it. Meanwhile the right provider (from
-127.0.0.1) is attached, is killed and started again, and finally the service
-gets SIGTERM. Checked:
+variant) answering getcreds with it. The authenticator takes 50 ms a check
+(a token file on slow flash). Meanwhile the right provider (from 127.0.0.1)
+is attached, is killed, stays away for 1.5 s (the flood has the
+authenticator to itself) and is started again; finally the service gets
+SIGTERM. Checked:
   - calls on the mount keep answering within 0.5 s, all the time;
   - the restarted provider is attached within 3 s of its start;
   - the service exits within 1 s of SIGTERM, mid-flood.
@@ -215,7 +217,7 @@ class FloodTest(unittest.TestCase):
         self.addCleanup(self.tmp.__exit__)
         self.auth = os.path.join(self.tmp.path, "auth.sh")
         with open(self.auth, "w") as f:
-            f.write('#!/bin/sh\nt=\nread -r t\n[ "$t" = %s ]\n' % TOKEN)
+            f.write('#!/bin/sh\nt=\nread -r t\nsleep 0.05\n[ "$t" = %s ]\n' % TOKEN)
         os.chmod(self.auth, 0o755)
 
     def provider(self, svc):
@@ -237,6 +239,7 @@ class FloodTest(unittest.TestCase):
                 time.sleep(3.0)  # attached, under flood
                 self.assertEqual(svc.listdir(timeout=5), ["hello.txt"])
                 prov.stop(signal.SIGKILL)
+                time.sleep(1.5)  # the flood alone with the authenticator
                 # the provider lost its connection; a new one comes back
                 prov2 = self.provider(svc)
                 t0 = time.monotonic()
