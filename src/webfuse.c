@@ -16,7 +16,7 @@
 #define WF_VERSION "0.1.0"
 
 struct options {
-    int port, timeout;
+    int port, timeout, resume_timeout;
     char *vhost, *docroot, *cert, *key, *authenticator, *auth_header, *bind;
     char *origins[16];
     int origin_count;
@@ -30,6 +30,7 @@ static const struct fuse_opt wf_opts[] = {
     OPT("--wf-vhost %s", vhost), OPT("--wf-vhost=%s", vhost),
     OPT("--wf-bind %s", bind), OPT("--wf-bind=%s", bind),
     OPT("--wf-timeout %d", timeout), OPT("--wf-timeout=%d", timeout),
+    OPT("--wf-resume-timeout %d", resume_timeout), OPT("--wf-resume-timeout=%d", resume_timeout),
     OPT("--wf-docroot %s", docroot), OPT("--wf-docroot=%s", docroot),
     OPT("--wf-cert %s", cert), OPT("--wf-cert=%s", cert),
     OPT("--wf-key %s", key), OPT("--wf-key=%s", key),
@@ -69,6 +70,8 @@ static void usage(const char *prog)
            "    --wf-vhost NAME          virtual host name (default localhost)\n"
            "    --wf-bind ADDRESS        listen on this address only (default: all)\n"
            "    --wf-timeout SECONDS     fail a request with EIO after this long (default 10)\n"
+           "    --wf-resume-timeout SECONDS  hold requests this long for a lost provider to\n"
+           "                             come back (default 30, 0: fail at once)\n"
            "    --wf-docroot DIR         serve static files from DIR (the browser provider page)\n"
            "    --wf-cert PATH           TLS certificate (PEM), with --wf-key: wss:// and https://\n"
            "    --wf-key PATH            TLS private key (PEM)\n"
@@ -100,7 +103,7 @@ int main(int argc, char *argv[])
      * heap, and resident, after the first one. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    struct options o = { .port = 8081, .timeout = 10,
+    struct options o = { .port = 8081, .timeout = 10, .resume_timeout = 30,
                          .attr_timeout = -1, .entry_timeout = -1, .negative_timeout = -1 };
     struct fuse_cmdline_opts cmd;
     int status = 1;
@@ -132,7 +135,7 @@ int main(int argc, char *argv[])
         .authenticator = o.authenticator, .auth_header = o.auth_header,
         .allowed_origins = (const char *const *)o.origins, .allowed_origin_count = (size_t)o.origin_count,
         .attr_timeout = o.attr_timeout, .entry_timeout = o.entry_timeout,
-        .negative_timeout = o.negative_timeout, .fuse_argc = args.argc, .fuse_argv = args.argv,
+        .negative_timeout = o.negative_timeout, .resume_timeout_secs = o.resume_timeout, .fuse_argc = args.argc, .fuse_argv = args.argv,
     };
     if (cmd.debug)
         fuse_opt_add_arg(&args, "-d"), cfg.fuse_argc = args.argc, cfg.fuse_argv = args.argv;

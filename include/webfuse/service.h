@@ -41,6 +41,10 @@ struct wf_service_config {
      * May be NULL. */
     int fuse_argc;
     char **fuse_argv;
+    /* Seconds requests wait for a provider to come back after its connection
+     * was lost (not closed on purpose); open files carry over to it.
+     * 0: off, requests fail at once; < 0: 30. */
+    int resume_timeout_secs;
 };
 
 struct wf_service;

@@ -9,35 +9,47 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "proto/wf_refusal.h"
 #include "service_int.h"
+#include "session.h"
 #include "util/wf_log.h"
 
 /* lws hands us at most this much per receive callback, and sends at most
  * this much per send(): see WF_TX_CHUNK. */
 #define WF_RX_CHUNK WF_TX_CHUNK
 #define WF_FUSE_BATCH 32              /* kernel requests handled per wakeup */
-#define WF_READAHEAD_KB 1024u
 
-void wf_service_close_provider(struct wf_service *s, const char *why)
+/* The one way a provider connection ends here. on_purpose: the session
+ * ends with it; else it is held for a resume. why (when we close it):
+ * logged, and the connection is closed. */
+static void detach_provider(struct wf_service *s, bool on_purpose, const char *why)
 {
-    if (!s->attached)
+    struct lws *wsi = s->provider;
+    if (!wsi)
         return;
-    wf_warn("closing provider connection: %s", why);
-    struct lws *wsi = s->conn.wsi;
-    s->attached = false;
-    s->ready = false;
-    wf_provider_lost(s);
+    if (why)
+        wf_warn("closing provider connection: %s", why);
+    s->provider = NULL;
+    wf_session_connection_gone(s, on_purpose); /* before the queue goes: held requests keep their bytes */
     wf_conn_cleanup(&s->conn);
-    if (wsi) {
-        lws_set_wsi_user(wsi, NULL); /* its later callbacks no longer concern us */
+    lws_set_wsi_user(wsi, NULL); /* its later callbacks no longer concern us */
+    if (why)
         lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-    }
+}
+
+static bool is_current(const struct wf_service *s, const struct lws *wsi)
+{
+    return wsi && s->provider == wsi;
+}
+
+static void provider_stalled(struct wf_service *s)
+{
+    detach_provider(s, false, "provider stopped answering");
 }
 
 /* Copies header NAME ("X-Auth-Token", "Authorization", ...) into buf; returns
@@ -90,7 +102,7 @@ static int check_origin(struct wf_service *s, struct lws *wsi)
 static int admit(struct wf_service *s, struct lws *wsi)
 {
     s->handshake_authenticated = NULL;
-    if (s->attached) {
+    if (s->provider) {
         wf_warn("refusing a second provider: one is already attached");
         return -1;
     }
@@ -112,14 +124,50 @@ static int admit(struct wf_service *s, struct lws *wsi)
 
 static void getcreds_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
-    wf_op_free(op);
     if (resp && wf_auth_run(s->cfg.authenticator, resp->path2.data, resp->path2.len,
                             WF_AUTH_TIMEOUT_MS) == 0) {
-        s->ready = true;
         wf_info("provider authenticated");
+        wf_session_begin(s);
         return;
     }
-    wf_service_close_provider(s, resp ? "credentials rejected" : "no credentials");
+    detach_provider(s, false, resp ? "credentials rejected" : "no credentials");
+}
+
+static void ask_credentials(struct wf_service *s)
+{
+    struct wf_op *op = wf_op_new(NULL);
+    if (!op) {
+        detach_provider(s, false, "no memory");
+        return;
+    }
+    op->flags = WF_OP_CONTROL | WF_OP_SESSION_ONLY;
+    struct wf_msg m = { .type = WF_GETCREDS };
+    wf_requests_send(&s->requests, op, &m, getcreds_done);
+}
+
+/* A close frame's status code (RFC 6455: two bytes, big-endian), 0 if none. */
+static int close_code(const void *in, size_t len)
+{
+    const unsigned char *p = in;
+    return len >= 2 ? p[0] << 8 | p[1] : 0;
+}
+
+static void on_established(struct wf_service *s, struct lws *wsi)
+{
+    char peer[64] = "?";
+    bool ask = s->cfg.authenticator && s->handshake_authenticated != wsi;
+    s->handshake_authenticated = NULL;
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    wf_conn_init(&s->conn, wsi);
+    lws_set_wsi_user(wsi, s);
+    s->provider = wsi;
+    s->closed_on_purpose = false;
+    wf_session_connected(s);
+    wf_info("provider connected from %s%s", peer, ask ? ", asking for credentials" : "");
+    if (ask)
+        ask_credentials(s);
+    else
+        wf_session_begin(s);
 }
 
 static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -129,59 +177,43 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return admit(s, wsi) == 0 ? 0 : 1;
-    case LWS_CALLBACK_ESTABLISHED: {
-        char peer[64] = "?";
-        bool ask = s->cfg.authenticator && s->handshake_authenticated != wsi;
-        struct wf_op *getcreds = ask ? wf_op_new(NULL) : NULL;
-        if (s->attached || (ask && !getcreds)) {
-            free(getcreds);
+    case LWS_CALLBACK_ESTABLISHED:
+        if (s->provider)
             return -1; /* nothing is set up yet: just drop it */
-        }
-        lws_get_peer_simple(wsi, peer, sizeof peer);
-        wf_conn_init(&s->conn, wsi);
-        lws_set_wsi_user(wsi, s);
-        s->attached = true;
-        s->ready = !ask;
-        s->handshake_authenticated = NULL;
-        s->timeouts_in_row = 0;
-        wf_info("provider connected from %s%s", peer, s->ready ? "" : ", asking for credentials");
-        if (getcreds) {
-            struct wf_msg m = { .type = WF_GETCREDS };
-            wf_send(s, getcreds, &m, getcreds_done);
-        }
+        on_established(s, wsi);
         return 0;
-    }
     case LWS_CALLBACK_RECEIVE: {
-        if (!user || !s->attached || s->conn.wsi != wsi)
+        if (!user || !is_current(s, wsi))
             return -1;
         int rc = wf_conn_on_receive(&s->conn, in, len);
+        if (rc == 1 && wf_requests_receive(&s->requests, s->conn.rx, s->conn.rx_len) != 0)
+            rc = -1;
         if (rc < 0) {
-            wf_service_close_provider(s, "oversize or non-binary message");
+            detach_provider(s, true, "protocol violation");
             return -1;
         }
-        if (rc == 1) {
-            wf_dispatch_response(s, s->conn.rx, s->conn.rx_len);
-            if (!s->attached)
-                return -1; /* the response was bad enough to drop the provider */
+        if (rc == 1)
             wf_conn_rx_done(&s->conn);
-        }
-        return 0;
+        return is_current(s, wsi) ? 0 : -1;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        if (!user || !s->attached || s->conn.wsi != wsi)
+        if (!user || !is_current(s, wsi))
             return 0;
         if (wf_conn_on_writable(&s->conn) != 0) {
-            wf_service_close_provider(s, "write failed");
+            detach_provider(s, false, "write failed");
             return -1;
+        }
+        return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (user && is_current(s, wsi)) {
+            int code = close_code(in, len);
+            s->closed_on_purpose = code == WF_CLOSE_NORMAL || code == WF_CLOSE_GOING_AWAY;
         }
         return 0;
     case LWS_CALLBACK_CLOSED:
-        if (user && s->attached && s->conn.wsi == wsi) {
-            wf_info("provider disconnected");
-            s->attached = false;
-            s->ready = false;
-            wf_conn_cleanup(&s->conn);
-            wf_provider_lost(s);
+        if (user && is_current(s, wsi)) {
+            wf_info("provider disconnected (%s)", s->closed_on_purpose ? "closed on purpose" : "connection lost");
+            detach_provider(s, s->closed_on_purpose, NULL);
         }
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -233,79 +265,6 @@ static const struct lws_protocols protocols[] = {
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-/* The kernel reads ahead only 128 KiB on a FUSE mount by default, so a
- * sequential read arrives as 128 KiB requests. A larger window (up to the
- * 512 KiB request size agreed in init) means fewer, larger requests. The
- * window lives in the mount's bdi; its device number comes from
- * /proc/self/mountinfo (a stat of the mountpoint would ask this very loop).
- * Best effort: needs root, and is skipped quietly otherwise. */
-static void widen_readahead(lws_sorted_usec_list_t *sul)
-{
-    struct wf_service *s = lws_container_of(sul, struct wf_service, readahead_sul);
-    FILE *f = fopen("/proc/self/mountinfo", "r");
-    char line[4096], dev[32] = "";
-    while (f && fgets(line, sizeof line, f)) {
-        char mnt[PATH_MAX], mdev[32];
-        if (sscanf(line, "%*d %*d %31s %*s %4095s", mdev, mnt) == 2 && strcmp(mnt, s->mountpoint) == 0)
-            snprintf(dev, sizeof dev, "%s", mdev); /* the last match is the newest mount */
-    }
-    if (f)
-        fclose(f);
-    char path[96];
-    snprintf(path, sizeof path, "/sys/class/bdi/%s/read_ahead_kb", dev);
-    FILE *ra = dev[0] ? fopen(path, "w") : NULL;
-    if (ra) {
-        fprintf(ra, "%u\n", WF_READAHEAD_KB);
-        fclose(ra);
-    }
-}
-
-/* Called from FUSE init; the kernel applies its settings only after the
- * reply, so what depends on them runs from the loop right after. */
-void wf_service_initialized(struct wf_service *s)
-{
-    lws_sul_schedule(s->ctx, 0, &s->readahead_sul, widen_readahead, 1);
-}
-
-/* A mountpoint left behind by a killed service answers ENOTCONN: detach it. */
-static void clear_stale_mount(const char *mountpoint)
-{
-    struct stat st;
-    if (stat(mountpoint, &st) == 0 || errno != ENOTCONN)
-        return;
-    wf_warn("%s is a stale mount of a dead process; unmounting it", mountpoint);
-    if (umount2(mountpoint, MNT_DETACH) != 0)
-        wf_warn("could not unmount stale %s: %s", mountpoint, strerror(errno));
-}
-
-static int mount_fuse(struct wf_service *s)
-{
-    const struct wf_service_config *c = &s->cfg;
-    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-    int ok = fuse_opt_add_arg(&args, c->fuse_argc > 0 ? c->fuse_argv[0] : "webfuse") == 0;
-    for (int i = 1; ok && i < c->fuse_argc; i++)
-        ok = fuse_opt_add_arg(&args, c->fuse_argv[i]) == 0;
-    /* The kernel checks permissions from the provider's modes and owners. */
-    ok = ok && fuse_opt_add_arg(&args, "-odefault_permissions,fsname=webfuse,subtype=webfuse") == 0;
-    if (!ok) {
-        fuse_opt_free_args(&args);
-        return -1;
-    }
-    s->se = fuse_session_new(&args, &wf_fs_ops, sizeof wf_fs_ops, s);
-    fuse_opt_free_args(&args);
-    if (!s->se)
-        return -1;
-    clear_stale_mount(s->mountpoint);
-    if (fuse_session_mount(s->se, s->mountpoint) != 0) {
-        fuse_session_destroy(s->se);
-        s->se = NULL;
-        return -1;
-    }
-    int fd = fuse_session_fd(s->se);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    return 0;
-}
-
 static int start_websockets(struct wf_service *s)
 {
     const struct wf_service_config *c = &s->cfg;
@@ -346,6 +305,7 @@ static int start_websockets(struct wf_service *s)
     if (!s->vhost)
         return -1;
     s->port = lws_get_vhost_listen_port(s->vhost);
+    wf_requests_init(&s->requests, s, s->ctx, c->timeout_secs, provider_stalled);
 
     /* lws closes what it adopts; libfuse closes its own descriptor. */
     lws_sock_file_fd_type fd;
@@ -370,6 +330,8 @@ struct wf_service *wf_service_create(const struct wf_service_config *config)
     s->attr_timeout = config->attr_timeout >= 0 ? config->attr_timeout : 1.0;
     s->entry_timeout = config->entry_timeout >= 0 ? config->entry_timeout : 1.0;
     s->negative_timeout = config->negative_timeout >= 0 ? config->negative_timeout : 0.0;
+    s->resume_timeout_secs = config->resume_timeout_secs < 0 ? 30 : config->resume_timeout_secs;
+    wf_session_init(s);
     s->mountpoint = strdup(config->mountpoint);
     s->cfg.mountpoint = s->mountpoint;
     lws_set_log_level(wf_log_enabled(WF_LOG_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
@@ -377,7 +339,7 @@ struct wf_service *wf_service_create(const struct wf_service_config *config)
         wf_service_destroy(s);
         return NULL;
     }
-    if (mount_fuse(s) != 0) {
+    if (wf_mount(s) != 0) {
         wf_error("cannot mount %s", s->mountpoint);
         wf_service_destroy(s);
         return NULL;
@@ -419,18 +381,12 @@ void wf_service_destroy(struct wf_service *s)
 {
     if (!s)
         return;
-    if (s->attached) {
-        s->attached = false;
-        wf_provider_lost(s);
-        wf_conn_cleanup(&s->conn);
-    }
+    detach_provider(s, true, NULL);
+    wf_session_cleanup(s); /* fails what is held, before the files it points at go */
     if (s->ctx)
         lws_context_destroy(s->ctx);
-    if (s->se) {
-        fuse_session_unmount(s->se);
-        fuse_session_destroy(s->se);
-    }
-    wf_free_open_items(s); /* the kernel sends no release for what was open at unmount */
+    wf_unmount(s);
+    wf_open_free_all(s); /* the kernel sends no release for what was open at unmount */
     free(s->fbuf.mem);
     wf_nodes_cleanup(&s->nodes);
     free(s->http_mount);

@@ -382,8 +382,11 @@ class Service(_Program):
     name = "service"
 
     def __init__(self, port=None, timeout=None, options=(), extra_args=(), debug=False,
-                 sanitizer_check=True):
+                 sanitizer_check=True, resume_timeout=0):
         super().__init__()
+        # Tests of a provider going away expect the old behaviour (fail at
+        # once) unless they ask for a grace period.
+        self.resume_timeout = resume_timeout
         self.sanitizer_check = sanitizer_check
         self.port = port or free_port()
         self.timeout = timeout if timeout is not None else env_int("WF_TEST_SERVICE_TIMEOUT", 3)
@@ -401,6 +404,7 @@ class Service(_Program):
         if self.options:
             argv += ["-o", ",".join(self.options)]
         argv += ["--wf-port", str(self.port), "--wf-timeout", str(self.timeout)]
+        argv += ["--wf-resume-timeout", str(self.resume_timeout)]
         argv += self.extra_args
         argv.append(self.mountpoint)
         self._spawn(argv)
