@@ -16,32 +16,6 @@
 
 #include "util/wf_log.h"
 
-/* Waits for pid up to timeout_ms without spinning (pidfd where the kernel has it). */
-static int wait_bounded(pid_t pid, int timeout_ms, int *status)
-{
-#ifdef SYS_pidfd_open
-    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pfd >= 0) {
-        struct pollfd p = { .fd = pfd, .events = POLLIN };
-        int n;
-        do
-            n = poll(&p, 1, timeout_ms);
-        while (n < 0 && errno == EINTR);
-        close(pfd);
-        if (n == 1)
-            return waitpid(pid, status, 0) == pid ? 0 : -1;
-        return -1;
-    }
-#endif
-    for (int waited = 0; waited < timeout_ms; waited += 10) {
-        if (waitpid(pid, status, WNOHANG) == pid)
-            return 0;
-        struct timespec ts = { 0, 10 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
-    return -1;
-}
-
 /* A write to a pipe whose reader is gone raises SIGPIPE; a library must not
  * change the process's handling of it, so it is blocked (and a pending one
  * taken) around the write instead. */
@@ -151,21 +125,6 @@ pid_t wf_auth_spawn(const char *program, const char *credential, size_t len)
         write_quietly(in[1], credential, len);
     close(in[1]);
     return pid;
-}
-
-int wf_auth_run(const char *program, const char *credential, size_t len, int timeout_ms)
-{
-    pid_t pid = wf_auth_spawn(program, credential, len);
-    if (pid < 0)
-        return -1;
-    int status = 0;
-    if (wait_bounded(pid, timeout_ms, &status) != 0) {
-        wf_warn("authenticator %s did not finish within %d ms; refusing", program, timeout_ms);
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        return -1;
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* ":1234": a colon and 1 to 5 digits. */
