@@ -27,7 +27,7 @@ void fs_request(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *n
                 wf_op_done done);
 
 /* Attributes */
-void fs_fill_stat(struct stat *st, const struct wf_attr *a, fuse_ino_t ino);
+void fs_fill_stat(const struct wf_service *s, struct stat *st, const struct wf_attr *a, fuse_ino_t ino);
 bool fs_attr_usable(fuse_ino_t ino, const struct wf_attr *a);
 void fs_remember_attrs(struct wf_service *s, fuse_ino_t ino, const struct wf_attr *a);
 double fs_attr_timeout(const struct wf_service *s, const struct wf_attr *a);

@@ -51,7 +51,7 @@ static size_t add_entry(struct wf_service *s, fuse_req_t req, fuse_ino_t ino, co
     if (a) {
         e.ino = n->ino;
         fs_remember_attrs(s, n->ino, a);
-        fs_fill_stat(&e.attr, a, n->ino);
+        fs_fill_stat(s, &e.attr, a, n->ino);
         e.attr_timeout = fs_attr_timeout(s, a);
         e.entry_timeout = s->entry_timeout;
     }

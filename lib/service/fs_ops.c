@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "prefetch.h"
 #include "proto/wf_convert.h"
+#include "util/wf_compat.h"
 #include "util/wf_log.h"
 
 struct wf_op *fs_new_op(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
@@ -65,7 +66,26 @@ void fs_status_done(struct wf_service *s, struct wf_op *op, const struct wf_msg 
 
 /* ---- attributes ---- */
 
-void fs_fill_stat(struct stat *st, const struct wf_attr *a, fuse_ino_t ino)
+/* Owners and modes as the owner mapping (-o uid=, gid=, umask=, idmap=user)
+ * says they are to be seen. */
+static void map_owner(const struct wf_service *s, struct stat *st)
+{
+    const struct wf_service_config *c = &s->cfg;
+    if (c->idmap_user && s->root_owner_known) {
+        if (st->st_uid == s->root_uid)
+            st->st_uid = getuid();
+        if (st->st_gid == s->root_gid)
+            st->st_gid = getgid();
+    }
+    if (c->set_uid)
+        st->st_uid = c->uid;
+    if (c->set_gid)
+        st->st_gid = c->gid;
+    if (c->set_umask)
+        st->st_mode &= ~(mode_t)(c->umask & 0777);
+}
+
+void fs_fill_stat(const struct wf_service *s, struct stat *st, const struct wf_attr *a, fuse_ino_t ino)
 {
     memset(st, 0, sizeof *st);
     /* The provider's inode number where it reports one: all names of a
@@ -85,6 +105,7 @@ void fs_fill_stat(struct stat *st, const struct wf_attr *a, fuse_ino_t ino)
     st->st_mtim.tv_nsec = a->mtime.nsec;
     st->st_ctim.tv_sec = (time_t)a->ctime.sec;
     st->st_ctim.tv_nsec = a->ctime.nsec;
+    map_owner(s, st);
 }
 
 /* Attributes the kernel can take: a known file type, a size that fits off_t,
@@ -103,6 +124,11 @@ bool fs_attr_usable(fuse_ino_t ino, const struct wf_attr *a)
 
 void fs_remember_attrs(struct wf_service *s, fuse_ino_t ino, const struct wf_attr *a)
 {
+    if (ino == WF_ROOT_INO) { /* the owner idmap=user maps */
+        s->root_uid = a->uid;
+        s->root_gid = a->gid;
+        s->root_owner_known = true;
+    }
     struct wf_node *n = wf_nodes_get(&s->nodes, ino);
     if (!n)
         return;
@@ -141,7 +167,7 @@ static void attr_done(struct wf_service *s, struct wf_op *op, const struct wf_ms
     } else if (resp) {
         struct stat st;
         fs_remember_attrs(s, op->ino, &resp->attr);
-        fs_fill_stat(&st, &resp->attr, op->ino);
+        fs_fill_stat(s, &st, &resp->attr, op->ino);
         op_reply_attr(op, &st, fs_attr_timeout(s, &resp->attr));
     } else {
         op_reply_err(op, err);
@@ -269,7 +295,7 @@ static int reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_a
     fs_remember_attrs(s, n->ino, a);
     struct fuse_entry_param e = { .ino = n->ino, .attr_timeout = fs_attr_timeout(s, a),
                                   .entry_timeout = s->entry_timeout };
-    fs_fill_stat(&e.attr, a, n->ino);
+    fs_fill_stat(s, &e.attr, a, n->ino);
     struct wf_file *created = op->u.entry.created;
     if (created) {
         created->ino = n->ino;

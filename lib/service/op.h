@@ -46,6 +46,7 @@ struct wf_op {
     lws_usec_t deadline;
     struct wf_op *hash_next, *prev, *next;
     struct wf_outmsg *wire; /* the encoded request, kept until answered so it can go out again */
+    struct wf_op *parked_next; /* flush/fsync waiting on a file (not while queued) */
     const uint64_t *handle; /* request on an open file: its current handle goes out
                              * (WF_NO_HANDLE there: unusable, the request fails with EIO) */
 
@@ -76,7 +77,13 @@ struct wf_op {
         } open;
         struct {
             size_t size;
+            struct wf_file *file;
+            bool behind;            /* write answered before the provider's answer */
         } io;                       /* read, write */
+        struct {                    /* flush, fsync parked until the file's writes are answered */
+            struct wf_file *file;
+            bool fsync, datasync;
+        } sync;
         struct {
             struct wf_dir *dir;
             size_t size;

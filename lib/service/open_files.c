@@ -66,13 +66,23 @@ void wf_file_close(struct wf_service *s, struct wf_file *f)
         return;
     wf_prefetch_drop(f->pf);
     f->pf = NULL;
-    if (f->reopening) { /* the re-open finishes the job */
-        f->released = true;
+    f->released = true;
+    if (f->busy) /* the last request using it finishes the job */
         return;
-    }
     release_handle(s, f);
     untrack(&f->link);
     free(f);
+}
+
+void wf_file_hold(struct wf_file *f)
+{
+    f->busy++;
+}
+
+void wf_file_unhold(struct wf_service *s, struct wf_file *f)
+{
+    if (--f->busy == 0 && f->released)
+        wf_file_close(s, f);
 }
 
 uint64_t wf_file_handle(const struct fuse_file_info *fi)

@@ -42,8 +42,13 @@ struct wf_file {
     int flags;             /* open flags, for a re-open */
     struct wf_ident ident;
     struct wf_prefetch *pf; /* read sent along with the open, for the first read */
-    bool reopening;        /* a re-open is on its way: it frees the file if released meanwhile */
-    bool released;
+    /* write-behind (fs_files.c): writes answered before the provider's answer */
+    size_t writes_pending;
+    int write_error;       /* first failure of such a write (negated errno), reported once */
+    struct wf_op *parked;  /* flush/fsync waiting for the pending writes, in order */
+    unsigned busy;         /* requests still using the file: it outlives a release until 0 */
+    bool reopening;        /* a re-open is on its way */
+    bool released;         /* the kernel let go; freed when no longer busy */
 };
 
 static inline struct wf_file *file_of(const struct fuse_file_info *fi)
@@ -58,8 +63,12 @@ static inline struct wf_dir *dir_of(const struct fuse_file_info *fi)
 
 /* A new open file (tracked); NULL without memory. */
 struct wf_file *wf_file_new(struct wf_service *s, fuse_ino_t ino, uint64_t handle, int flags);
-/* The kernel let go: the provider's handle is released, the file freed. */
+/* The kernel let go: the provider's handle is released, the file freed
+ * (once no request uses it any more). */
 void wf_file_close(struct wf_service *s, struct wf_file *f);
+/* A request keeps using f (a re-open, a write answered early). */
+void wf_file_hold(struct wf_file *f);
+void wf_file_unhold(struct wf_service *s, struct wf_file *f);
 /* The handle for a request on fi by handle, or WF_NO_HANDLE. */
 uint64_t wf_file_handle(const struct fuse_file_info *fi);
 

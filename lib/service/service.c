@@ -97,7 +97,9 @@ static int check_origin(struct wf_service *s, struct lws *wsi)
     if (origin[0] && wf_origin_allowed(origin, host, s->cfg.cert_path != NULL, s->cfg.vhost,
                                        s->cfg.allowed_origins, s->cfg.allowed_origin_count))
         return 0;
-    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", origin);
+    char shown[256]; /* the origin is peer text */
+    wf_log_escape(origin, strlen(origin), shown, sizeof shown);
+    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", shown);
     return -1;
 }
 
@@ -110,6 +112,8 @@ static void attach_provider(struct wf_service *s, struct lws *wsi)
     lws_set_wsi_user(wsi, s);
     s->provider = wsi;
     s->closed_on_purpose = false;
+    s->connected_at = time(NULL);
+    s->bytes_read = s->bytes_written = 0;
     wf_listener_admitted(s->listener, wsi);
     wf_session_connected(s);
     wf_info("provider connected from %s", peer);
@@ -233,7 +237,10 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
     case LWS_CALLBACK_CLOSED:
         wf_admission_cancel(s->adm, wsi);
         if (user && is_current(s, wsi)) {
-            wf_info("provider disconnected (%s)", s->closed_on_purpose ? "closed on purpose" : "connection lost");
+            wf_info("provider disconnected (%s) after %ld s: %llu bytes read, %llu bytes written",
+                    s->closed_on_purpose ? "closed on purpose" : "connection lost",
+                    (long)(time(NULL) - s->connected_at), (unsigned long long)s->bytes_read,
+                    (unsigned long long)s->bytes_written);
             detach_provider(s, s->closed_on_purpose, NULL);
         }
         return 0;
@@ -309,6 +316,13 @@ static int start_websockets(struct wf_service *s)
         mount->extra_mimetypes = &mime_mjs;
     }
 
+#if !defined(LWS_WITH_TLS)
+    if (c->cert_path || c->key_path) {
+        wf_error("a certificate needs TLS, and libwebsockets was built without it");
+        free(mount);
+        return -1;
+    }
+#endif
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
@@ -323,8 +337,10 @@ static int start_websockets(struct wf_service *s)
     info.vhost_name = c->vhost ? c->vhost : "localhost";
     info.protocols = protocols;
     info.mounts = mount;
+#if defined(LWS_WITH_TLS)
     info.ssl_cert_filepath = c->cert_path;
     info.ssl_private_key_filepath = c->key_path;
+#endif
     s->vhost = wf_listener_create_vhost(s->listener, s->ctx, &info);
     s->http_mount = mount; /* lws keeps pointing at it */
     if (!s->vhost)
@@ -358,7 +374,9 @@ struct wf_service *wf_service_create(const struct wf_service_config *config)
     wf_session_init(s);
     s->mountpoint = strdup(config->mountpoint);
     s->cfg.mountpoint = s->mountpoint;
-    lws_set_log_level(wf_log_enabled(WF_LOG_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+    /* libwebsockets' own lines only at debug level, through our logger (an
+     * emitter the program installed before stays) */
+    lws_set_log_level(wf_log_enabled(WF_LOG_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
     if (!s->mountpoint || wf_nodes_init(&s->nodes) != 0) {
         wf_service_destroy(s);
         return NULL;

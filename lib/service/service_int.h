@@ -46,11 +46,16 @@ struct wf_service {
     struct wf_nodes nodes;
     struct wf_open open_items; /* list head: open files and directories */
     double attr_timeout, entry_timeout, negative_timeout;
+    uid_t root_uid;            /* owner of the provided tree's root (idmap=user) */
+    gid_t root_gid;
+    bool root_owner_known;
 
     /* the provider connection (service.c) */
     struct wf_conn conn;
     struct lws *provider;        /* its wsi while connected, else NULL */
     bool closed_on_purpose;      /* it sent a normal close frame */
+    time_t connected_at;
+    uint64_t bytes_read, bytes_written; /* file data it served on this connection */
 
     /* the session (session.c) */
     enum wf_session_state state;
@@ -61,6 +66,7 @@ struct wf_service {
     lws_sorted_usec_list_t grace_sul;
 
     struct wf_requests requests;
+    size_t write_behind_bytes; /* written data answered but not yet confirmed by the provider */
 };
 
 /* fs_ops.c */

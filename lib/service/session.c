@@ -95,8 +95,7 @@ static bool reopen_current(const struct wf_service *s, const struct wf_op *op)
 static void reopen_finished(struct wf_service *s, struct wf_file *f, bool current)
 {
     f->reopening = false;
-    if (f->released)
-        wf_file_close(s, f); /* closed meanwhile */
+    wf_file_unhold(s, f); /* frees it if it was closed meanwhile */
     if (current && --s->reopen_pending == 0)
         resume_done(s);
 }
@@ -151,7 +150,7 @@ static void reopen_stat_done(struct wf_service *s, struct wf_op *op, const struc
 
 static void reopen(struct wf_service *s, struct wf_file *f, void *ud)
 {
-    if (f->handle == WF_NO_HANDLE || f->reopening)
+    if (f->handle == WF_NO_HANDLE || f->reopening || f->released)
         return;
     struct wf_op *op = wf_op_new(NULL);
     if (!op) {
@@ -163,6 +162,7 @@ static void reopen(struct wf_service *s, struct wf_file *f, void *ud)
     op->u.reopen.file = f;
     op->u.reopen.epoch = s->resume_epoch;
     f->reopening = true;
+    wf_file_hold(f);
     s->reopen_pending++;
     struct wf_msg m = { .type = WF_GETATTR };
     reopen_send(s, op, &m, reopen_stat_done);

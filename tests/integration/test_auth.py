@@ -229,8 +229,9 @@ class AuthTest(unittest.TestCase):
             self.assertEqual(h.call(f.read), "hello from the provider\n")
 
     def assert_refused(self, svc, prov, min_runs=2, expect_getcreds=True):
-        """The provider keeps trying (it reconnects); each attempt is refused
-        and the mount stays empty. Only getcreds ever reaches the provider."""
+        """The provider keeps trying (--keep-trying: a rejected token is a
+        permanent refusal otherwise); each attempt is refused and the mount
+        stays empty. Only getcreds ever reaches the provider."""
         def tried():
             self.assertEqual(svc.listdir(timeout=5), [], "mount shows files while refused")
             return len(self.auth_runs()) >= min_runs
@@ -313,7 +314,7 @@ class AuthTest(unittest.TestCase):
 
     def test_header_wrong_token_refused(self):
         svc = self.service(header="X-Auth-Token")
-        prov = self.provider(svc, "not-the-secret", wait=False)
+        prov = self.provider(svc, "not-the-secret", wait=False, extra=["--keep-trying"])
         # getcreds may come (see test_x_auth_token_checked_at_handshake), nothing else
         self.assert_refused(svc, prov, expect_getcreds=None)
         self.assertEqual(set(self.auth_runs()), {"not-the-secret"})
@@ -322,20 +323,20 @@ class AuthTest(unittest.TestCase):
     def test_header_missing_token_refused(self):
         # no header: the service falls back to getcreds, answered with ""
         svc = self.service(header="X-Auth-Token")
-        prov = self.provider(svc, None, wait=False)
+        prov = self.provider(svc, None, wait=False, extra=["--keep-trying"])
         self.assert_refused(svc, prov)
         self.assertEqual(set(self.auth_runs()), {""})
 
     def test_getcreds_wrong_token_refused(self):
         svc = self.service()
-        prov = self.provider(svc, "not-the-secret", wait=False)
+        prov = self.provider(svc, "not-the-secret", wait=False, extra=["--keep-trying"])
         self.assert_refused(svc, prov)
         self.assertEqual(set(self.auth_runs()), {"not-the-secret"})
         self.assertIn("credentials rejected", svc.log_text())
 
     def test_getcreds_missing_token_refused(self):
         svc = self.service()
-        prov = self.provider(svc, None, wait=False)
+        prov = self.provider(svc, None, wait=False, extra=["--keep-trying"])
         self.assert_refused(svc, prov)
         self.assertEqual(set(self.auth_runs()), {""})
 

@@ -16,7 +16,9 @@ requests go out again.
   with EIO, a fresh open sees the new content;
 - no provider within the grace period: held calls fail with EIO within grace +
   slack, and the mount is an empty root again;
-- a burst of writes made during the outage lands intact.
+- a burst of writes made during the outage lands intact;
+- a provider that leaves on purpose (SIGTERM: close code 1000) ends the
+  session at once: no grace period.
 """
 
 import errno
@@ -193,33 +195,55 @@ class Resume(unittest.TestCase):
         self.assertGreater(took, grace - 1, "the read failed before the grace period ended")
         self.assertEqual(svc.listdir(timeout=5), [])
 
+    def test_provider_leaving_on_purpose_ends_session(self):
+        """SIGTERM: the provider closes with 1000; no grace period then."""
+        with open(os.path.join(self.dir, "file.txt"), "w") as f:
+            f.write("x" * 300000)
+        svc = self.service()
+        prov = self.provider(svc)
+        fd = h.call(os.open, svc.path("file.txt"), os.O_RDONLY, timeout=10)
+        self.addCleanup(os.close, fd)
+        prov.stop(signal.SIGTERM)
+        h.wait_until(lambda: "closed on purpose" in svc.log_text(), 10, "the service to see a normal close",
+                     logs=svc.log_tail)
+        start = time.monotonic()
+        self.assertEqual(h.errno_of(lambda: h.call(os.pread, fd, 4096, 200000, timeout=10)), errno.EIO)
+        self.assertLess(time.monotonic() - start, 2.0)
+        self.assertEqual(svc.listdir(timeout=5), [])
+
     def test_writes_during_outage_land(self):
+        # The writer is a process of its own (an updater would be): a close
+        # waits for pending writes, and a process started by this one (the
+        # new provider) would close an inherited descriptor on exec.
+        writer_code = (
+            "import os, sys\n"
+            "first, burst = sys.stdin.buffer.read(1 << 20), None\n"
+            "f = open(sys.argv[1], 'wb')\n"
+            "f.write(first); f.flush()\n"
+            "print('ready', flush=True)\n"
+            "burst = sys.stdin.buffer.read(8 << 20)\n"
+            "for i in range(0, len(burst), 256 << 10):\n"
+            "    f.write(burst[i:i + (256 << 10)])\n"
+            "f.flush(); os.fsync(f.fileno()); f.close()\n"
+            "print('done', flush=True)\n")
         svc = self.service()
         prov = self.provider(svc)
         first, burst = os.urandom(1 << 20), os.urandom(8 << 20)
-        f = h.call(open, svc.path("out.bin"), "wb", timeout=10)
-        h.call(f.write, first, timeout=10)
-        h.call(f.flush, timeout=10)
+        writer = subprocess.Popen([sys.executable, "-c", writer_code, svc.path("out.bin")],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: writer.poll() is None and writer.kill())
+        writer.stdin.write(first)
+        writer.stdin.flush()
+        self.assertEqual(writer.stdout.readline().strip(), b"ready")
         self.kill(prov)
-        done = {}
-
-        def write_burst():
-            try:
-                for i in range(0, len(burst), 256 << 10):
-                    f.write(burst[i:i + (256 << 10)])
-                f.flush()
-                os.fsync(f.fileno())
-                f.close()
-                done["ok"] = True
-            except OSError as e:
-                done["error"] = e
-        t = threading.Thread(target=write_burst, daemon=True)
-        t.start()
+        writer.stdin.write(burst)  # written while no provider is there
+        writer.stdin.close()
         time.sleep(OUTAGE)
         self.provider(svc, wait=False)
-        t.join(60)
-        self.assertFalse(t.is_alive(), "the writes hung")
-        self.assertTrue(done.get("ok"), "writes failed: %s\n%s" % (done.get("error"), svc.log_tail()))
+        writer.wait(timeout=60)
+        self.assertEqual(writer.returncode, 0, "writer failed: %s\n%s" % (writer.stderr.read().decode(),
+                                                                          svc.log_tail()))
+        self.assertEqual(writer.stdout.read().strip(), b"done")
         self.assertEqual(sha256_file(os.path.join(self.dir, "out.bin")),
                          hashlib.sha256(first + burst).hexdigest())
 

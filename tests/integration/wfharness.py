@@ -501,7 +501,7 @@ class Provider(_Program):
     def start(self, wait=DEFAULT_WAIT, wait_for_content=True):
         argv = [PROVIDER_BIN, "-u", self.url, "-p", self.directory]
         if self.verbose:
-            argv.append("-v")
+            argv.append("-d")
         argv += self.extra_args
         self._spawn(argv)
         if wait_for_content and self.service is not None:
