@@ -167,6 +167,39 @@ class ListenerTest(unittest.TestCase):
             with self.subTest(limit=limit):
                 self.out_of_descriptors(limit)
 
+    def test_no_descriptor_left(self):
+        """Not a single descriptor to spare: accepting pauses (no spinning),
+        and resumes once descriptors are back."""
+        svc = self.service()
+        used = len(os.listdir("/proc/%d/fd" % svc.pid))
+        _, hard = resource.prlimit(svc.pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(svc.pid, resource.RLIMIT_NOFILE, (used, hard))
+        held = []
+        try:
+            for i in range(50):
+                s = socket.socket()
+                no_time_wait(s)
+                s.bind(("127.0.0.%d" % (2 + i), 0))
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", svc.port))
+                held.append(s)
+            time.sleep(0.5)
+            c0, t0 = cpu_seconds(svc.pid), time.monotonic()
+            time.sleep(2.0)
+            load = (cpu_seconds(svc.pid) - c0) / (time.monotonic() - t0)
+            h.log("no descriptor left: service CPU %.0f %%" % (100 * load))
+            self.assertLess(load, 0.5, "the service spins with no descriptor left")
+            self.assertIn("not accepting for", svc.log_text())
+            resource.prlimit(svc.pid, resource.RLIMIT_NOFILE, (hard, hard))
+            prov = h.Provider(svc)
+            with open(prov.path("a"), "w") as f:
+                f.write("a")
+            with prov:
+                self.assertEqual(svc.listdir(), ["a"])
+        finally:
+            for s in held:
+                s.close()
+
     def out_of_descriptors(self, limit):
         svc = self.service()
         resource.prlimit(svc.pid, resource.RLIMIT_NOFILE, (limit, limit))
