@@ -46,6 +46,10 @@ run_ctest() {
     line="$(grep -E 'No tests were found' "$log" | tail -n1)"
     [ -n "$line" ] || line="(no summary line)"
   fi
+  # a skipped test (missing node or playwright-core) passes in ctest's count: say so
+  local skipped
+  skipped="$(grep -c '(Skipped)$' "$log")"
+  [ "$skipped" -eq 0 ] || line="$line ($skipped skipped: see 'did not run' above)"
   summaries+=("$name: $line")
   local failed total
   failed="$(sed -nE 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/p' <<<"$line")"

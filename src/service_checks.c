@@ -187,10 +187,12 @@ int wf_check_port(const struct wf_cli *o)
     memset(&hints, 0, sizeof hints);
     hints.ai_family = o->bind ? AF_UNSPEC : AF_INET6;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
     char port[16];
     snprintf(port, sizeof port, "%ld", o->port);
     int rc = getaddrinfo(o->bind, port, &hints, &res);
+    if (rc == EAI_NONAME && o->bind)
+        return 0; /* an interface name: the service's listener resolves and checks it */
     if (rc != 0 && !o->bind) {
         hints.ai_family = AF_INET; /* no IPv6 here */
         rc = getaddrinfo(NULL, port, &hints, &res);

@@ -78,12 +78,6 @@ struct cli {
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct cli *o)
 {
-    /* Message buffers of up to 1 MiB come and go. Mapped, they go back to the
-     * system when freed; glibc's adaptive threshold would keep them on the
-     * heap, and resident, after the first one. */
-#ifdef M_MMAP_THRESHOLD /* glibc; musl's allocator gives large blocks back anyway */
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-#endif
     enum { OPT_RECONNECT = 256, OPT_NO_RECONNECT, OPT_KEEP_TRYING, OPT_SYSLOG, OPT_NO_PROGRESS };
     static const struct option longopts[] = {
         { "url", required_argument, NULL, 'u' },
@@ -199,7 +193,9 @@ int main(int argc, char **argv)
     /* Message buffers of up to 1 MiB come and go. Mapped, they go back to the
      * system when freed; glibc's adaptive threshold would keep them on the
      * heap, and resident, after the first one. */
+#ifdef M_MMAP_THRESHOLD /* glibc; musl's allocator gives large blocks back anyway */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     struct cli o = { .path = ".", .reconnect = WF_RECONNECT, .progress = 1 };
     int status = parse_args(argc, argv, &o);
     if (status >= 0)

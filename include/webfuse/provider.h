@@ -12,6 +12,7 @@
 #define WEBFUSE_PROVIDER_H
 
 #include "webfuse/api.h"
+#include "webfuse/error.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,13 +27,7 @@ extern "C" {
 
 #define WF_NO_FILE_HANDLE UINT64_MAX
 
-/* Error codes of the library functions (not of the callbacks). */
-#define WF_SUCCESS 0
-#define WF_EINVAL (-1)   /* NULL or invalid argument, or wrong state */
-#define WF_ENOMEM (-2)
-#define WF_ECONNECT (-3) /* could not connect / connection lost without reconnect */
-#define WF_ETLS (-4)     /* TLS setup or certificate verification failed */
-#define WF_EREFUSED (-6) /* the service refused us for good (see wf_provider_get_status) */
+/* Error codes of the library functions: webfuse/error.h */
 
 /* Adds one name to a readdir answer. Returns 0, or -1 when the answer is full. */
 typedef int (*wf_dir_filler)(void *dirbuf, const char *name);

@@ -8,21 +8,13 @@
 #define WEBFUSE_SERVICE_H
 
 #include "webfuse/api.h"
+#include "webfuse/error.h" /* WF_SUCCESS, WF_EINVAL, ..., WF_EMOUNT */
 
 #include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#ifndef WF_SUCCESS
-#define WF_SUCCESS 0
-#define WF_EINVAL (-1)   /* NULL or invalid argument, or wrong state */
-#define WF_ENOMEM (-2)
-#define WF_ECONNECT (-3) /* could not listen / connect */
-#define WF_ETLS (-4)     /* TLS setup failed */
-#endif
-#define WF_EMOUNT (-5)   /* could not mount */
 
 struct wf_service_config {
     const char *mountpoint;  /* required */

@@ -452,8 +452,12 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
         resp.path2.len = 0;
     }
     resp.result = wf_result_to_wire(rc);
-    if (dp->verbose)
-        wf_debug("request %u: %s %s -> %d", (unsigned)req.id, wf_type_name(req.type), path, rc);
+    if (dp->verbose) {
+        /* the path as sent (path is unset when it was refused): peer text */
+        char shown[512];
+        wf_log_escape(req.path.data, req.path.len, shown, sizeof shown);
+        wf_debug("request %u: %s %s -> %d", (unsigned)req.id, wf_type_name(req.type), shown, rc);
+    }
     if (wf_conn_send(c, &resp) == 0)
         return 0;
     /* Could not encode the answer (should not happen): still answer. */

@@ -46,7 +46,9 @@ struct wf_file {
     size_t writes_pending;
     int write_error;       /* first failure of such a write (negated errno), reported once */
     struct wf_op *parked;  /* flush/fsync waiting for the pending writes, in order */
-    unsigned busy;         /* requests still using the file: it outlives a release until 0 */
+    unsigned busy;         /* requests still using the file: it outlives a release until 0.
+                            * Reads, fsync and setattr need no hold: the kernel releases
+                            * a file only once no such request on it is outstanding. */
     bool reopening;        /* a re-open is on its way */
     bool released;         /* the kernel let go; freed when no longer busy */
 };

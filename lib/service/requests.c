@@ -98,6 +98,18 @@ static void put_id(struct wf_outmsg *w, uint32_t id)
     p[3] = (uint8_t)id;
 }
 
+/* Puts op at the end of the doubly linked list first..last. */
+static void append(struct wf_op **first, struct wf_op **last, struct wf_op *op)
+{
+    op->prev = *last;
+    op->next = NULL;
+    if (*last)
+        (*last)->next = op;
+    else
+        *first = op;
+    *last = op;
+}
+
 /* Onto the wire with a fresh id; the table keeps the op until answered. */
 static void transmit(struct wf_requests *t, struct wf_op *op)
 {
@@ -112,13 +124,7 @@ static void transmit(struct wf_requests *t, struct wf_op *op)
     op->deadline = lws_now_usecs() + t->timeout;
     op->hash_next = *bucket(t, op->id);
     *bucket(t, op->id) = op;
-    op->prev = t->newest;
-    op->next = NULL;
-    if (t->newest)
-        t->newest->next = op;
-    else
-        t->oldest = op;
-    t->newest = op;
+    append(&t->oldest, &t->newest, op);
     if (t->oldest == op)
         arm_timer(t);
 }
@@ -126,13 +132,7 @@ static void transmit(struct wf_requests *t, struct wf_op *op)
 static void hold(struct wf_requests *t, struct wf_op *op)
 {
     op->queued = true;
-    op->prev = t->held_last;
-    op->next = NULL;
-    if (t->held_last)
-        t->held_last->next = op;
-    else
-        t->held_first = op;
-    t->held_last = op;
+    append(&t->held_first, &t->held_last, op);
     t->held_count++;
     t->held_bytes += op->wire->len;
 }
@@ -268,14 +268,10 @@ void wf_requests_disconnect(struct wf_requests *t, bool hold_them)
         struct wf_op *op = list;
         list = op->next;
         bool keep = !(op->flags & (WF_OP_CONTROL | WF_OP_SESSION_ONLY));
-        struct wf_op **first = keep ? &keep_first : &fail_first, **last = keep ? &keep_last : &fail_last;
-        op->next = NULL;
-        op->prev = *last;
-        if (*last)
-            (*last)->next = op;
+        if (keep)
+            append(&keep_first, &keep_last, op);
         else
-            *first = op;
-        *last = op;
+            append(&fail_first, &fail_last, op);
         if (keep) {
             count++;
             bytes += op->wire->len;

@@ -13,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "auth.h"
+#include "docroot.h"
+#include "listener.h"
 #include "proto/wf_refusal.h"
 #include "service_int.h"
 #include "session.h"
@@ -23,6 +26,7 @@
  * this much per send(): see WF_TX_CHUNK. */
 #define WF_RX_CHUNK WF_TX_CHUNK
 #define WF_FUSE_BATCH 32              /* kernel requests handled per wakeup */
+#define WF_DOCROOT_INDEX "index.html"
 
 /* The one way a provider connection ends here. on_purpose: the session
  * ends with it; else it is held for a resume. why (when we close it):
@@ -93,56 +97,62 @@ static int check_origin(struct wf_service *s, struct lws *wsi)
     if (origin[0] && wf_origin_allowed(origin, host, s->cfg.cert_path != NULL, s->cfg.vhost,
                                        s->cfg.allowed_origins, s->cfg.allowed_origin_count))
         return 0;
-    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", origin);
+    char shown[256]; /* the origin is peer text */
+    wf_log_escape(origin, strlen(origin), shown, sizeof shown);
+    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", shown);
     return -1;
 }
 
-/* Handshake: one provider at a time, browser origins checked, and the token
- * checked when it comes in the configured header. */
-static int admit(struct wf_service *s, struct lws *wsi)
+/* The provider connection is wsi from now on: a session begins or resumes. */
+static void attach_provider(struct wf_service *s, struct lws *wsi)
 {
-    s->handshake_authenticated = NULL;
+    char peer[64] = "?";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    wf_conn_init(&s->conn, wsi);
+    lws_set_wsi_user(wsi, s);
+    s->provider = wsi;
+    s->closed_on_purpose = false;
+    s->connected_at = time(NULL);
+    s->bytes_read = s->bytes_written = 0;
+    wf_listener_admitted(s->listener, wsi);
+    wf_session_connected(s);
+    wf_info("provider connected from %s", peer);
+    wf_session_begin(s);
+}
+
+/* The authenticator accepted wsi (admission.c). */
+static enum wf_refusal provider_admitted(void *ud, struct lws *wsi)
+{
+    struct wf_service *s = ud;
+    if (s->provider)
+        return WF_REFUSE_BUSY; /* another one got in first */
+    attach_provider(s, wsi);
+    return WF_REFUSE_NONE;
+}
+
+/* Handshake, before the 101: one provider at a time, browser origins
+ * checked; with an authenticator, admission.c registers the connection
+ * (and its header token) or refuses it cheaply. Nothing here waits. */
+static enum wf_refusal admit(struct wf_service *s, struct lws *wsi)
+{
     if (s->provider) {
-        wf_warn("refusing a second provider: one is already attached");
-        return -1;
+        wf_debug("refusing a second provider: one is already attached");
+        return WF_REFUSE_BUSY;
     }
     if (check_origin(s, wsi) != 0)
-        return -1;
-    if (!s->cfg.authenticator || !s->cfg.auth_header)
-        return 0;
+        return WF_REFUSE_ORIGIN;
+    if (!s->adm)
+        return WF_REFUSE_NONE;
     char token[WF_MAX_CREDENTIAL + 1];
-    int n = copy_header(wsi, s->cfg.auth_header, token, sizeof token);
-    if (n < 0)
-        return 0; /* header absent: getcreds after the handshake */
-    if (wf_auth_run(s->cfg.authenticator, token, (size_t)n, WF_AUTH_TIMEOUT_MS) != 0) {
-        wf_warn("refusing provider: token in %s rejected", s->cfg.auth_header);
-        return -1;
-    }
-    s->handshake_authenticated = wsi;
-    return 0;
+    int n = s->cfg.auth_header ? copy_header(wsi, s->cfg.auth_header, token, sizeof token) : -1;
+    return wf_admission_filter(s->adm, wsi, n < 0 ? NULL : token, n < 0 ? 0 : (size_t)n);
 }
 
-static void getcreds_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+/* Refuses a handshake with the HTTP status of r. */
+static int refuse_handshake(struct lws *wsi, enum wf_refusal r)
 {
-    if (resp && wf_auth_run(s->cfg.authenticator, resp->path2.data, resp->path2.len,
-                            WF_AUTH_TIMEOUT_MS) == 0) {
-        wf_info("provider authenticated");
-        wf_session_begin(s);
-        return;
-    }
-    detach_provider(s, false, resp ? "credentials rejected" : "no credentials");
-}
-
-static void ask_credentials(struct wf_service *s)
-{
-    struct wf_op *op = wf_op_new(NULL);
-    if (!op) {
-        detach_provider(s, false, "no memory");
-        return;
-    }
-    op->flags = WF_OP_CONTROL | WF_OP_SESSION_ONLY;
-    struct wf_msg m = { .type = WF_GETCREDS };
-    wf_requests_send(&s->requests, op, &m, getcreds_done);
+    lws_return_http_status(wsi, (unsigned)wf_refusal_http_status(r), wf_refusal_text(r));
+    return -1; /* lws closes the connection after the answer */
 }
 
 /* A close frame's status code (RFC 6455: two bytes, big-endian), 0 if none. */
@@ -152,24 +162,22 @@ static int close_code(const void *in, size_t len)
     return len >= 2 ? p[0] << 8 | p[1] : 0;
 }
 
-static void on_established(struct wf_service *s, struct lws *wsi)
+/* The handshake is complete: the connection waits for admission, or is the
+ * provider at once when no authenticator is configured. */
+static int on_established(struct wf_service *s, struct lws *wsi)
 {
-    char peer[64] = "?";
-    bool ask = s->cfg.authenticator && s->handshake_authenticated != wsi;
-    s->handshake_authenticated = NULL;
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    wf_conn_init(&s->conn, wsi);
-    lws_set_wsi_user(wsi, s);
-    s->provider = wsi;
-    s->closed_on_purpose = false;
-    s->connected_at = time(NULL);
-    s->bytes_read = s->bytes_written = 0;
-    wf_session_connected(s);
-    wf_info("provider connected from %s%s", peer, ask ? ", asking for credentials" : "");
-    if (ask)
-        ask_credentials(s);
-    else
-        wf_session_begin(s);
+    if (s->adm) {
+        if (!wf_admission_owns(s->adm, wsi))
+            return -1;
+        wf_admission_established(s->adm, wsi);
+        return 0;
+    }
+    if (s->provider) {
+        lws_close_reason(wsi, (enum lws_close_status)WF_REFUSE_BUSY, NULL, 0);
+        return -1; /* two handshakes in one go: the first one won */
+    }
+    attach_provider(s, wsi);
+    return 0;
 }
 
 static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -177,14 +185,26 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
 {
     struct wf_service *s = lws_context_user(lws_get_context(wsi));
     switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+        if (!in || strcasecmp((const char *)in, "websocket") != 0)
+            return -1; /* h2c or anything else: not for us */
+        enum wf_refusal r = admit(s, wsi);
+        return r == WF_REFUSE_NONE ? 0 : refuse_handshake(wsi, r);
+    }
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return admit(s, wsi) == 0 ? 0 : 1;
-    case LWS_CALLBACK_ESTABLISHED:
-        if (s->provider)
-            return -1; /* nothing is set up yet: just drop it */
-        on_established(s, wsi);
+        return 0; /* decided at LWS_CALLBACK_HTTP_CONFIRM_UPGRADE */
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION: /* a plain HTTP request: --wf-docroot */
+        if (s->cfg.docroot && in && !wf_docroot_allows(s->cfg.docroot, (const char *)in, WF_DOCROOT_INDEX)) {
+            wf_warn("refusing an HTTP request: a symlink leads outside --wf-docroot");
+            lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+            return 1;
+        }
         return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return on_established(s, wsi);
     case LWS_CALLBACK_RECEIVE: {
+        if (wf_admission_owns(s->adm, wsi))
+            return wf_admission_on_receive(s->adm, wsi, in, len);
         if (!user || !is_current(s, wsi))
             return -1;
         int rc = wf_conn_on_receive(&s->conn, in, len);
@@ -199,6 +219,8 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
         return is_current(s, wsi) ? 0 : -1;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (wf_admission_owns(s->adm, wsi))
+            return wf_admission_on_writable(s->adm, wsi);
         if (!user || !is_current(s, wsi))
             return 0;
         if (wf_conn_on_writable(&s->conn) != 0) {
@@ -213,6 +235,7 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
         }
         return 0;
     case LWS_CALLBACK_CLOSED:
+        wf_admission_cancel(s->adm, wsi);
         if (user && is_current(s, wsi)) {
             wf_info("provider disconnected (%s) after %ld s: %llu bytes read, %llu bytes written",
                     s->closed_on_purpose ? "closed on purpose" : "connection lost",
@@ -223,6 +246,10 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         return 0;
+    case LWS_CALLBACK_WSI_DESTROY: /* every connection's last word, also unadmitted ones */
+        wf_admission_cancel(s->adm, wsi);
+        wf_listener_forget(s->listener, wsi);
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -267,6 +294,8 @@ static const struct lws_protocols protocols[] = {
     /* first: also chosen when a provider names no subprotocol */
     { WF_PROTOCOL_NAME, on_provider_event, 0, WF_RX_CHUNK, 0, NULL, 0 },
     { "wf-fuse", on_fuse_event, 0, 0, 0, NULL, 0 },
+    { WF_LISTEN_PROTOCOL, wf_listener_callback, 0, 0, 0, NULL, 0 },
+    { WF_ADMISSION_PROTOCOL, wf_admission_callback, 0, 0, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -282,7 +311,7 @@ static int start_websockets(struct wf_service *s)
         mount->mountpoint = "/";
         mount->mountpoint_len = 1;
         mount->origin = c->docroot;
-        mount->def = "index.html";
+        mount->def = WF_DOCROOT_INDEX;
         mount->origin_protocol = LWSMPRO_FILE;
         mount->extra_mimetypes = &mime_mjs;
     }
@@ -305,8 +334,6 @@ static int start_websockets(struct wf_service *s)
         free(mount);
         return -1;
     }
-    info.port = c->port;
-    info.iface = c->bind_address;
     info.vhost_name = c->vhost ? c->vhost : "localhost";
     info.protocols = protocols;
     info.mounts = mount;
@@ -314,11 +341,10 @@ static int start_websockets(struct wf_service *s)
     info.ssl_cert_filepath = c->cert_path;
     info.ssl_private_key_filepath = c->key_path;
 #endif
-    s->vhost = lws_create_vhost(s->ctx, &info);
+    s->vhost = wf_listener_create_vhost(s->listener, s->ctx, &info);
     s->http_mount = mount; /* lws keeps pointing at it */
     if (!s->vhost)
         return -1;
-    s->port = lws_get_vhost_listen_port(s->vhost);
     wf_requests_init(&s->requests, s, s->ctx, c->timeout_secs, provider_stalled);
 
     /* lws closes what it adopts; libfuse closes its own descriptor. */
@@ -355,13 +381,23 @@ struct wf_service *wf_service_create(const struct wf_service_config *config)
         wf_service_destroy(s);
         return NULL;
     }
+    /* Listen before mounting: a provider started when the mount appears
+     * finds the port open (its connection waits in the backlog). */
+    wf_raise_fd_limit();
+    s->listener = wf_listener_open(config->bind_address, config->port);
+    s->adm = config->authenticator ? wf_admission_new(config->authenticator, provider_admitted, s) : NULL;
+    if (!s->listener || (config->authenticator && !s->adm)) {
+        wf_service_destroy(s);
+        return NULL;
+    }
+    s->port = wf_listener_port(s->listener);
     if (wf_mount(s) != 0) {
         wf_error("cannot mount %s", s->mountpoint);
         wf_service_destroy(s);
         return NULL;
     }
     if (start_websockets(s) != 0) {
-        wf_error("cannot listen on port %d", config->port);
+        wf_error("cannot start the WebSocket server on port %d", s->port);
         wf_service_destroy(s);
         return NULL;
     }
@@ -399,8 +435,14 @@ void wf_service_destroy(struct wf_service *s)
         return;
     detach_provider(s, true, NULL);
     wf_session_cleanup(s); /* fails what is held, before the files it points at go */
+    /* admission first: it kills its authenticator and lets go of its timer
+     * while the context still exists; the listener is asked about closing
+     * connections until the context is gone */
+    wf_admission_destroy(s->adm);
+    s->adm = NULL;
     if (s->ctx)
         lws_context_destroy(s->ctx);
+    wf_listener_destroy(s->listener);
     wf_unmount(s);
     wf_open_free_all(s); /* the kernel sends no release for what was open at unmount */
     free(s->fbuf.mem);

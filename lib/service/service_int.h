@@ -36,6 +36,8 @@ struct wf_service {
     struct lws_vhost *vhost;
     struct lws *fuse_wsi;
     struct lws_http_mount *http_mount;
+    struct wf_listener *listener; /* listener.c */
+    struct wf_admission *adm;     /* admission.c; NULL without an authenticator */
     int port;
     volatile sig_atomic_t stop;
     time_t started;
@@ -54,7 +56,6 @@ struct wf_service {
     bool closed_on_purpose;      /* it sent a normal close frame */
     time_t connected_at;
     uint64_t bytes_read, bytes_written; /* file data it served on this connection */
-    struct lws *handshake_authenticated; /* token accepted in the header */
 
     /* the session (session.c) */
     enum wf_session_state state;

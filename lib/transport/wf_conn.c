@@ -133,13 +133,16 @@ int wf_conn_on_receive(struct wf_conn *c, const void *in, size_t len)
         return -1;
     size_t need = c->rx_len + len;
     if (need > c->rx_cap) {
-        /* Grow for what arrived plus what lws says remains of this frame, but
-         * at most double each time: a frame length is only a claim until its
-         * bytes arrive. */
+        /* Grow for what arrived plus what lws says remains of this frame,
+         * but a frame length is only a claim until its bytes arrive, so by at
+         * most one more chunk or the size already held. And at least double:
+         * a message in many small frames then costs log(n) reallocations. */
         size_t want = need + lws_remaining_packet_payload(c->wsi);
         size_t most = need + (c->rx_cap > WF_TX_CHUNK ? c->rx_cap : WF_TX_CHUNK);
         if (want > most)
             want = most;
+        if (want < 2 * c->rx_cap)
+            want = 2 * c->rx_cap;
         if (want > WF_MAX_MESSAGE_SIZE)
             want = WF_MAX_MESSAGE_SIZE;
         if (want < 4096)

@@ -88,7 +88,7 @@ class Install(unittest.TestCase):
         expected = [
             "bin/webfuse", "bin/webfuse_provider",
             "include/webfuse/api.h", "include/webfuse/provider.h", "include/webfuse/service.h",
-            "include/webfuse/localfs.h", "include/webfuse/log.h",
+            "include/webfuse/localfs.h", "include/webfuse/log.h", "include/webfuse/error.h",
             "share/man/man1/webfuse.1", "share/man/man1/webfuse_provider.1",
             "share/doc/webfuse/library.md",
             "share/doc/webfuse/examples/systemd/webfuse.service",
@@ -120,7 +120,7 @@ class Install(unittest.TestCase):
             self.assertIn("ExecStart=%s/bin/webfuse " % PREFIX, f.read())
         # no stray headers: only the public API is installed
         headers = sorted(os.listdir(os.path.join(self.root, "include", "webfuse")))
-        self.assertEqual(headers, ["api.h", "localfs.h", "log.h", "provider.h", "service.h"])
+        self.assertEqual(headers, ["api.h", "error.h", "localfs.h", "log.h", "provider.h", "service.h"])
 
     def test_pkg_config(self):
         with open(os.path.join(self.libdir, "pkgconfig", "webfuse.pc")) as f:

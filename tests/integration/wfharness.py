@@ -52,6 +52,7 @@ VERBOSE = os.environ.get("WF_TEST_VERBOSE", "") not in ("", "0")
 DEFAULT_WAIT = 10.0       # seconds for mounts, connections, listings
 CALL_TIMEOUT = 30.0       # seconds for a single filesystem call on the mount
 READY_MARKER = ".wf-harness-ready"
+SERVICE_READY = "waiting for a provider on port"  # logged once mounted and listening
 SANITIZER_CHECK = os.environ.get("WF_SANITIZER_CHECK", "1") not in ("", "0")
 # The first line of a sanitizer report (ASan, LSan, UBSan, TSan, MSan).
 SANITIZER_REPORT = re.compile(
@@ -407,6 +408,7 @@ class Service(_Program):
         argv += ["--wf-resume-timeout", str(self.resume_timeout)]
         argv += self.extra_args
         argv.append(self.mountpoint)
+        ready_before = self.log_text().count(SERVICE_READY)
         self._spawn(argv)
 
         def mounted():
@@ -422,6 +424,11 @@ class Service(_Program):
         # and the WebSocket port must accept connections
         wait_until(lambda: self._port_open(), wait, "the service to listen on 127.0.0.1:%d"
                    % self.port, logs=self.log_tail)
+        # The port opens before the mount, and a stale mount on the mount
+        # point counts as mounted: the service says when both are its own.
+        if "--wf-syslog" not in self.extra_args:
+            wait_until(lambda: self.log_text().count(SERVICE_READY) > ready_before, wait,
+                       "the service to report it is ready", logs=self.log_tail)
         return self
 
     def _port_open(self):
