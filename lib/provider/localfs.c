@@ -206,14 +206,18 @@ static int lfs_fchmod_any(int fd, mode_t mode)
  * belongs to the caller (owner extension applied, or the caller's ids are the
  * provider's): never a set-ID file of another user on a remote's request.
  *
+ * The entry is looked at, not trusted: where it is not of the type just made
+ * (type: S_IFDIR, S_IFLNK, ...) or a non-directory has another name (someone
+ * swapped in a hard link to another file meanwhile), nothing is changed.
+ *
  * Best effort: the entry exists whatever happens here. */
-static void lfs_new_entry(struct wf_localfs *fs, int fd, int dirfd, const char *name, mode_t mode)
+static void lfs_new_entry(struct wf_localfs *fs, int fd, int dirfd, const char *name, mode_t type, mode_t mode)
 {
     int pfd = fd >= 0 ? fd : openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     struct stat st, dst;
     if (pfd < 0)
         return;
-    if (fstat(pfd, &st) < 0)
+    if (fstat(pfd, &st) < 0 || (st.st_mode & S_IFMT) != type || (!S_ISDIR(st.st_mode) && st.st_nlink != 1))
         goto out;
     int caller_owns = 0;
     if (fs->owner_set) {
@@ -249,7 +253,7 @@ static int lfs_symlink(void *ud, const char *target, const char *linkpath)
         return rc;
     rc = symlinkat(target, at.dirfd, at.name);
     if (rc == 0)
-        lfs_new_entry(ud, -1, at.dirfd, at.name, 0);
+        lfs_new_entry(ud, -1, at.dirfd, at.name, S_IFLNK, 0);
     return lfs_done(&at, rc);
 }
 
@@ -389,7 +393,7 @@ static int lfs_mknod(void *ud, const char *path, mode_t mode, dev_t rdev)
         return rc;
     rc = mknodat(at.dirfd, at.name, (type ? type : S_IFREG) | (mode & 07777), 0);
     if (rc == 0)
-        lfs_new_entry(ud, -1, at.dirfd, at.name, mode);
+        lfs_new_entry(ud, -1, at.dirfd, at.name, type ? type : S_IFREG, mode);
     return lfs_done(&at, rc);
 }
 
@@ -411,7 +415,7 @@ static int lfs_create(void *ud, const char *path, mode_t mode, uint64_t *fh)
     int flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
     int fd = openat(at.dirfd, at.name, flags | O_CREAT | O_EXCL, mode & 07777);
     if (fd >= 0)
-        lfs_new_entry(fs, fd, at.dirfd, at.name, mode);
+        lfs_new_entry(fs, fd, at.dirfd, at.name, S_IFREG, mode);
     else if (errno == EEXIST)
         fd = openat(at.dirfd, at.name, flags);
     rc = lfs_done(&at, fd);
@@ -494,7 +498,7 @@ static int lfs_mkdir(void *ud, const char *path, mode_t mode)
         return rc;
     rc = mkdirat(at.dirfd, at.name, mode & 07777);
     if (rc == 0)
-        lfs_new_entry(ud, -1, at.dirfd, at.name, mode);
+        lfs_new_entry(ud, -1, at.dirfd, at.name, S_IFDIR, mode);
     return lfs_done(&at, rc);
 }
 
