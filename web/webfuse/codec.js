@@ -255,31 +255,54 @@ function u64Value(x, what) {
     return v;
 }
 
+// Writes into one growing buffer: no allocation per value (a read response
+// is one allocation of header + data, and one copy of the data).
 class Writer {
-    constructor() {
-        this.parts = [];
+    constructor(capacity = 64) {
+        this.b = new Uint8Array(capacity);
+        this.v = new DataView(this.b.buffer);
         this.len = 0;
     }
-    push(bytes) {
-        this.parts.push(bytes);
-        this.len += bytes.length;
+    ensure(n) {
+        if (this.len + n <= this.b.length) return;
+        let cap = this.b.length * 2;
+        while (cap < this.len + n) cap *= 2;
+        const b = new Uint8Array(cap);
+        b.set(this.b.subarray(0, this.len));
+        this.b = b;
+        this.v = new DataView(b.buffer);
     }
-    fixed(n, fn) {
-        const b = new Uint8Array(n);
-        fn(new DataView(b.buffer));
-        this.push(b);
+    u8(x) { this.ensure(1); this.v.setUint8(this.len, Number(x ?? 0) & 0xff); this.len += 1; }
+    i8(x) { this.ensure(1); this.v.setInt8(this.len, Number(x ?? 0)); this.len += 1; }
+    u32(x) { this.ensure(4); this.v.setUint32(this.len, Number(x ?? 0) >>> 0); this.len += 4; }
+    i32(x) { this.ensure(4); this.v.setInt32(this.len, Number(x ?? 0) | 0); this.len += 4; }
+    u64(x, what) {
+        this.ensure(8);
+        if (typeof x === 'number' && x >= 0 && x <= Number.MAX_SAFE_INTEGER && Number.isInteger(x)) {
+            this.v.setUint32(this.len, Math.floor(x / 0x100000000));
+            this.v.setUint32(this.len + 4, x >>> 0);
+        } else {
+            this.v.setBigUint64(this.len, u64Value(x, what));
+        }
+        this.len += 8;
     }
-    u8(x) { this.fixed(1, (v) => v.setUint8(0, Number(x ?? 0) & 0xff)); }
-    i8(x) { this.fixed(1, (v) => v.setInt8(0, Number(x ?? 0))); }
-    u32(x) { this.fixed(4, (v) => v.setUint32(0, Number(x ?? 0) >>> 0)); }
-    i32(x) { this.fixed(4, (v) => v.setInt32(0, Number(x ?? 0) | 0)); }
-    u64(x, what) { const b = u64Value(x, what); this.fixed(8, (v) => v.setBigUint64(0, b)); }
     bytes(x) {
-        const b = x === undefined || x === null ? new Uint8Array(0) : toBytes(x);
+        const b = x === undefined || x === null ? EMPTY : toBytes(x);
         this.u32(b.length);
-        this.push(b);
+        this.ensure(b.length);
+        this.b.set(b, this.len);
+        this.len += b.length;
     }
-    string(x) { this.bytes(utf8Encoder.encode(x ?? '')); }
+    string(x) {
+        const s = x ?? '';
+        // UTF-8 needs at most 3 bytes per UTF-16 unit: write in place, then
+        // fill in the length.
+        this.ensure(4 + s.length * 3);
+        const at = this.len;
+        const { written } = utf8Encoder.encodeInto(s, this.b.subarray(at + 4));
+        this.v.setUint32(at, written);
+        this.len = at + 4 + written;
+    }
     strings(list) {
         const items = list ?? [];
         this.u32(items.length);
@@ -306,15 +329,13 @@ class Writer {
         }
     }
     finish() {
-        const out = new Uint8Array(this.len);
-        let pos = 0;
-        for (const p of this.parts) {
-            out.set(p, pos);
-            pos += p.length;
-        }
-        return out;
+        // The exact size: a view when the buffer has no slack, else one copy
+        // (only for small messages: big ones are sized exactly up front).
+        return this.len === this.b.length ? this.b : this.b.slice(0, this.len);
     }
 }
+
+const EMPTY = new Uint8Array(0);
 
 // Encodes a request or a response. Returns a Uint8Array. A response with
 // result < 0 carries nothing after the result. A read response without an
@@ -326,7 +347,13 @@ export function encode(msg) {
     if (type !== RESPONSE && !isKnownType(base)) {
         throw new RangeError(`cannot encode unknown type 0x${type.toString(16)}`);
     }
-    const w = new Writer();
+    // Size the buffer for the payload up front: a read response is written
+    // with no reallocation and no trailing copy.
+    const payload = msg.data ? toBytes(msg.data).length : 0;
+    let capacity = 64;
+    if (type === (Type.READ | RESPONSE)) capacity = 13 + payload; // id, type, result, length, data
+    else if (payload) capacity = 64 + payload + 3 * String(msg.path ?? '').length;
+    const w = new Writer(capacity);
     w.u32(msg.id);
     w.u8(type);
     if (type === RESPONSE) return w.finish();
