@@ -13,6 +13,7 @@
 //   { kind: 'removed', name }
 //   { kind: 'state', detail }        the Provider's statechange detail
 //   { kind: 'progress', files: FileInfo[], device: DeviceInfo }
+//   { kind: 'held', path }           a read left unanswered by 'hold'
 
 import { FilesFS } from './filesfs.js';
 import { Provider, State } from './provider.js';
@@ -62,7 +63,11 @@ export class SharingCore {
         this.held = new Set();
         this.fs = new FilesFS({ onChange: () => { this.dirty = true; }, cache: options.cache });
         const read = this.fs.read.bind(this.fs);
-        this.fs.read = (path, ...rest) => (this.held.has(path) ? new Promise(() => {}) : read(path, ...rest));
+        this.fs.read = (path, ...rest) => {
+            if (!this.held.has(path)) return read(path, ...rest);
+            this.post({ kind: 'held', path });
+            return new Promise(() => {});
+        };
         this.provider = new Provider(this.fs, {
             token: () => this.token,
             reconnect: options.reconnect ?? true,

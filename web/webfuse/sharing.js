@@ -94,6 +94,8 @@ export class Sharing extends EventTarget {
             this.state = msg.detail.state;
             this.detail = msg.detail;
             this._emit('statechange', msg.detail);
+        } else if (msg.kind === 'held') {
+            this._emit('held', { path: msg.path });
         } else if (msg.kind === 'progress') {
             this.files = msg.files;
             this.device = msg.device;
@@ -134,6 +136,15 @@ export class Sharing extends EventTarget {
 
     resetProgress() {
         this._send({ op: 'resetProgress' });
+    }
+
+    /**
+     * For tests: leave the device's reads of a file unanswered (a 'held'
+     * event tells when one arrives), as a stalled disk would.
+     * @param {string} name @param {boolean} on
+     */
+    hold(name, on) {
+        this._send({ op: 'hold', name, on });
     }
 
     /** Stops and ends the Worker. */
