@@ -192,7 +192,7 @@ function showState(d) {
     let sentence = '';
     if (d.state === State.REFUSED || d.state === State.LOST) sentence = d.message ?? '';
     else if (d.state === State.RECONNECTING) {
-        sentence = `${d.message ?? ''} Trying again${d.attempt > 1 ? ` (attempt ${d.attempt})` : ''}; the device's reads continue once it is back.`;
+        sentence = `${d.message ?? ''} Trying again automatically${d.attempt > 1 ? ` (attempt ${d.attempt})` : ''}.`;
     } else if (d.state === State.CONNECTED && d.resumed) sentence = 'Connected again.';
     ui.detail.textContent = sentence.trim();
     const showCode = typeof d.code === 'number' && d.state !== State.IDLE && d.state !== State.CONNECTED;

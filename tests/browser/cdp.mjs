@@ -198,13 +198,31 @@ export async function launch({ args = [], executablePath = CHROMIUM } = {}) {
     return b;
 }
 
-// Resident memory of a process, in KiB: { rss, hwm }.
+// Resident memory of a process, in KiB: { rss, hwm, anon } (anon: RssAnon,
+// what the process holds itself, without shared libraries and files).
 export function memoryOf(pid) {
     try {
         const s = readFileSync(`/proc/${pid}/status`, 'utf8');
         const get = (k) => Number((s.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm')) ?? [])[1] ?? 0);
-        return { rss: get('VmRSS'), hwm: get('VmHWM') };
+        return { rss: get('VmRSS'), hwm: get('VmHWM'), anon: get('RssAnon') };
     } catch {
-        return { rss: 0, hwm: 0 };
+        return { rss: 0, hwm: 0, anon: 0 };
     }
+}
+
+// Samples the anonymous memory of processes every `everyMs`; peak() is the
+// largest value seen for any one of them, in KiB (the page's renderer is the
+// biggest one).
+export function memorySampler(pids, everyMs = 200) {
+    const peaks = new Map();
+    const sample = () => {
+        for (const pid of pids) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, memoryOf(pid).anon));
+    };
+    sample();
+    const timer = setInterval(sample, everyMs);
+    return {
+        peak() { sample(); return Math.max(0, ...peaks.values()); },
+        now() { return Math.max(0, ...pids.map((pid) => memoryOf(pid).anon)); },
+        stop() { clearInterval(timer); },
+    };
 }

@@ -4,10 +4,11 @@
 //
 //   node tests/browser/share.mjs URL FILE... [--query worker=0]
 //
-// Prints "ready" once the page is connected, then keeps sharing until stdin
-// closes or SIGTERM/SIGINT; then prints "peak_rss_kib N cpu_s S" for the
-// renderer processes (the page and its Worker) and exits.
-import { launch, memoryOf } from './cdp.mjs';
+// Prints "ready" once the page is connected, then keeps sharing until
+// SIGTERM/SIGINT; then prints "peak_anon_kib N cpu_s S" (the largest
+// renderer's peak anonymous memory: the page and its Worker; CPU seconds of
+// all renderers) and exits.
+import { launch, memorySampler } from './cdp.mjs';
 import { readFileSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
@@ -35,27 +36,20 @@ function cpuOf(pid) {
 
 const b = await launch();
 let pids = [];
-let peak = 0;
-const sample = setInterval(() => {
-    let sum = 0;
-    for (const pid of pids) sum += memoryOf(pid).rss;
-    peak = Math.max(peak, sum);
-}, 200);
+let mem = null;
 let finished = false;
 async function finish(code) {
     if (finished) return;
     finished = true;
-    clearInterval(sample);
-    for (const pid of pids) peak = Math.max(peak, memoryOf(pid).hwm);
+    const peak = mem ? mem.peak() : 0;
+    mem?.stop();
     const cpu = pids.reduce((n, pid) => n + cpuOf(pid), 0);
-    console.log(`peak_rss_kib ${peak} cpu_s ${cpu.toFixed(2)}`);
+    console.log(`peak_anon_kib ${peak} cpu_s ${cpu.toFixed(2)}`);
     await b.close();
     process.exit(code);
 }
 process.on('SIGTERM', () => finish(0));
 process.on('SIGINT', () => finish(0));
-process.stdin.on('end', () => finish(0));
-process.stdin.resume();
 try {
     const page = await b.newPage(`${url}${query ? `?${query}` : ''}`);
     await page.waitFor('window.webfuseApp !== undefined', 15000);
@@ -64,6 +58,7 @@ try {
     await page.eval("document.getElementById('connect').click()");
     await page.waitFor("document.getElementById('state').dataset.state === 'connected'", 15000);
     pids = await b.rendererPids();
+    mem = memorySampler(pids);
     console.log(`ready renderer_pids ${pids.join(',')}`);
 } catch (err) {
     console.error(`share: ${err.message}\n${b.stderr()}`);

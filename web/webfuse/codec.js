@@ -36,6 +36,7 @@ export const Errno = Object.freeze({
     ELOOP: 40, ENODATA: 61, EOVERFLOW: 75, EDESTADDRREQ: 89, ENOTSUP: 95,
     EDQUOT: 122,
 });
+/** @type {Set<number>} */
 const KNOWN_ERRNO = new Set(Object.values(Errno));
 
 // Positive errno -> a value the wire knows (unknown codes become EIO).

@@ -147,6 +147,7 @@ export class SharingCore {
         for (const e of this.fs.list()) last = Math.max(last, e.lastReadAt);
         const idleMs = last ? now - last : 0;
         const has = (a) => files.some((f) => f.activity === a);
+        /** @type {DeviceInfo['activity']} */
         let activity;
         if (has('reading')) activity = 'reading';
         else if (has('cut')) activity = 'cut';

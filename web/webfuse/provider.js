@@ -221,6 +221,10 @@ export class Provider extends EventTarget {
         this._established = false; // a connection of this session was accepted
         this._attempt = 0;
         this._timer = null;
+        /** @type {any} the socket being closed by disconnect() */
+        this._closing = null;
+        /** @type {(() => void) | null} */
+        this._pendingOpen = null;
     }
 
     /** Starts a new session. @param {string} url */
@@ -233,6 +237,25 @@ export class Provider extends EventTarget {
     }
 
     _open() {
+        // After Stop, the old socket may still be closing: the service lets a
+        // new provider in only once the old one is gone, so wait for that
+        // (bounded) instead of being refused as "busy".
+        if (this._closing) {
+            const closing = this._closing;
+            if (this.state !== State.RECONNECTING) this._setState(State.CONNECTING, { url: this.url });
+            const go = () => {
+                clearTimeout(timer);
+                if (this._closing === closing) this._closing = null;
+                if (this._pendingOpen === go) {
+                    this._pendingOpen = null;
+                    this._open();
+                }
+            };
+            const timer = setTimeout(go, 2000);
+            this._pendingOpen = go;
+            closing._onClosed = go;
+            return;
+        }
         const url = this.url;
         const WS = this.options.WebSocket ?? globalThis.WebSocket;
         this._opened = false;
@@ -271,11 +294,12 @@ export class Provider extends EventTarget {
 
     /** Stops sharing: a normal close (1000), so the service ends the session at once. */
     disconnect() {
+        this._pendingOpen = null;
         if (this._timer) {
             clearTimeout(this._timer);
             this._timer = null;
         }
-        const ws = this.ws;
+        const ws = /** @type {any} */ (this.ws);
         if (!ws) {
             if (this.state !== State.IDLE && this.state !== State.REFUSED && this.state !== State.LOST) {
                 this._setState(State.IDLE, {});
@@ -284,6 +308,11 @@ export class Provider extends EventTarget {
         }
         this._userClosed = true;
         this.ws = null;
+        this._closing = ws;
+        ws.onclose = () => {
+            if (this._closing === ws) this._closing = null;
+            if (typeof ws._onClosed === 'function') ws._onClosed();
+        };
         try {
             ws.close(1000, 'provider stopped sharing');
         } catch {
@@ -369,6 +398,7 @@ export class Provider extends EventTarget {
     }
 
     _emit(name, detail) {
+        /** @type {any} */
         let ev;
         if (typeof CustomEvent === 'function') ev = new CustomEvent(name, { detail });
         else {
