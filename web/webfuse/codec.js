@@ -155,9 +155,12 @@ class Reader {
     i32(what) { this.need(4, what); const x = this.v.getInt32(this.pos); this.pos += 4; return x; }
     u64(what) {
         this.need(8, what);
-        const x = this.v.getBigUint64(this.pos);
+        const hi = this.v.getUint32(this.pos);
+        const lo = this.v.getUint32(this.pos + 4);
         this.pos += 8;
-        return x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x;
+        // No BigInt for the common case (offsets, handles below 2^53).
+        if (hi < 0x200000) return hi * 0x100000000 + lo;
+        return (BigInt(hi) << 32n) | BigInt(lo);
     }
     bytes(what) {
         const n = this.u32(what);
@@ -166,7 +169,19 @@ class Reader {
         this.pos += n;
         return out;
     }
-    string(what) { return utf8Decoder.decode(this.bytes(what)); }
+    string(what) {
+        const b = this.bytes(what);
+        // Short ASCII (paths, mostly): no TextDecoder call.
+        if (b.length <= 64) {
+            let s = '';
+            for (let i = 0; i < b.length; i++) {
+                if (b[i] >= 0x80) return utf8Decoder.decode(b);
+                s += String.fromCharCode(b[i]);
+            }
+            return s;
+        }
+        return utf8Decoder.decode(b);
+    }
     strings(what) {
         const count = this.u32(what);
         // Each string needs at least its 4-byte length: reject absurd counts early.

@@ -70,7 +70,7 @@ export class ReadAhead {
         this.ahead = options.ahead ?? 2;
         this.loadSync = options.loadSync ?? null;
         this.loadAsync = options.loadAsync ?? loadAsync;
-        /** @type {Map<string, Block>} insertion order = least recently used first */
+        /** @type {Map<number, Block>} key: file id * 2^32 + block index; insertion order = least recently used first */
         this.blocks = new Map();
         /** @type {WeakMap<CachedFile, {id: number, lastEnd: number}>} */
         this.files = new WeakMap();
@@ -121,7 +121,7 @@ export class ReadAhead {
         let missing = false;
         let loading = false;
         for (let i = first; i <= last; i++) {
-            const key = `${st.id}:${i}`;
+            const key = st.id * 0x100000000 + i;
             keys.push(key);
             const b = this.blocks.get(key);
             if (!b) missing = true;
@@ -170,8 +170,7 @@ export class ReadAhead {
     drop(file) {
         const st = this.files.get(file);
         if (!st) return;
-        const prefix = `${st.id}:`;
-        for (const key of [...this.blocks.keys()]) if (key.startsWith(prefix)) this.blocks.delete(key);
+        for (const [key, b] of [...this.blocks]) if (b.file === file) this.blocks.delete(key);
         this.files.delete(file);
     }
 
@@ -186,9 +185,18 @@ export class ReadAhead {
         return this.loadAsync(file.blob, offset, end).then((buf) => new Uint8Array(buf));
     }
 
-    /** @param {string[]} keys @param {number} offset @param {number} end */
+    /** @param {number[]} keys @param {number} offset @param {number} end */
     _assemble(keys, offset, end) {
         const B = this.blockSize;
+        if (keys.length === 1) {
+            // Within one block: a view, no copy (blocks are never written to;
+            // the encoder copies the bytes into the message once).
+            const b = /** @type {Block} */ (this.blocks.get(keys[0]));
+            this.blocks.delete(keys[0]);
+            this.blocks.set(keys[0], b);
+            const start = b.index * B;
+            return /** @type {Uint8Array} */ (b.data).subarray(offset - start, end - start);
+        }
         const out = new Uint8Array(end - offset);
         let pos = offset;
         for (const key of keys) {
@@ -213,13 +221,13 @@ export class ReadAhead {
         return new Uint8Array(/** @type {SyncLoader} */ (this.loadSync)(file.blob, start, end));
     }
 
-    /** @param {CachedFile} file @param {string} key @param {number} index @param {Uint8Array} data */
+    /** @param {CachedFile} file @param {number} key @param {number} index @param {Uint8Array} data */
     _store(file, key, index, data) {
         this.blocks.set(key, { file, index, data, pending: null });
         this._evict();
     }
 
-    /** @param {CachedFile} file @param {string} key @param {number} index */
+    /** @param {CachedFile} file @param {number} key @param {number} index */
     _startLoad(file, key, index) {
         const start = index * this.blockSize;
         const end = Math.min(file.size, start + this.blockSize);
@@ -245,7 +253,7 @@ export class ReadAhead {
     _prefetch(file, st, from) {
         for (let i = from; i < from + this.ahead; i++) {
             if (i * this.blockSize >= file.size) break;
-            const key = `${st.id}:${i}`;
+            const key = st.id * 0x100000000 + i;
             if (this.blocks.has(key)) continue;
             this.stats.prefetched++;
             this._startLoad(file, key, i);
@@ -255,7 +263,7 @@ export class ReadAhead {
     _evict() {
         while (this.blocks.size > this.maxBlocks) {
             const oldest = this.blocks.keys().next().value;
-            this.blocks.delete(/** @type {string} */ (oldest));
+            this.blocks.delete(/** @type {number} */ (oldest));
             this.stats.evicted++;
         }
     }
