@@ -275,9 +275,17 @@ function u64Value(x, what) {
 // is one allocation of header + data, and one copy of the data).
 class Writer {
     constructor(capacity = 64) {
+        /** @type {Uint8Array} */
         this.b = new Uint8Array(capacity);
         this.v = new DataView(this.b.buffer);
         this.len = 0;
+        this.scratch = false;
+    }
+    /** Writes into a caller's buffer (grown into a new one if too small). @param {Uint8Array} b */
+    use(b) {
+        this.b = b;
+        this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        this.scratch = true;
     }
     ensure(n) {
         if (this.len + n <= this.b.length) return;
@@ -287,6 +295,7 @@ class Writer {
         b.set(this.b.subarray(0, this.len));
         this.b = b;
         this.v = new DataView(b.buffer);
+        this.scratch = false;
     }
     u8(x) { this.ensure(1); this.v.setUint8(this.len, Number(x ?? 0) & 0xff); this.len += 1; }
     i8(x) { this.ensure(1); this.v.setInt8(this.len, Number(x ?? 0)); this.len += 1; }
@@ -357,7 +366,15 @@ const EMPTY = new Uint8Array(0);
 // result < 0 carries nothing after the result. A read response without an
 // explicit result gets result = data.length. Type 0x80 (answer to an
 // unknown request) is id + type only.
-export function encode(msg) {
+/**
+ * @param {object} msg
+ * @param {Uint8Array} [scratch]  when given and large enough, the message is
+ *   written into it and a view of it is returned: no allocation. The view is
+ *   only valid until the next encode into the same scratch (WebSocket.send
+ *   copies its argument, so sending it at once is safe).
+ * @returns {Uint8Array}
+ */
+export function encode(msg, scratch = undefined) {
     const type = msg.type & 0xff;
     const base = type & 0x7f;
     if (type !== RESPONSE && !isKnownType(base)) {
@@ -369,7 +386,8 @@ export function encode(msg) {
     let capacity = 64;
     if (type === (Type.READ | RESPONSE)) capacity = 13 + payload; // id, type, result, length, data
     else if (payload) capacity = 64 + payload + 3 * String(msg.path ?? '').length;
-    const w = new Writer(capacity);
+    const w = new Writer(scratch && scratch.length >= capacity ? 0 : capacity);
+    if (scratch && scratch.length >= capacity) w.use(scratch);
     w.u32(msg.id);
     w.u8(type);
     if (type === RESPONSE) return w.finish();
@@ -387,7 +405,7 @@ export function encode(msg) {
             for (const [kind, name] of RESPONSE_BODY[base] ?? []) w.field(kind, msg[name], name);
         }
     }
-    const out = w.finish();
+    const out = w.scratch ? w.b.subarray(0, w.len) : w.finish();
     if (out.length > MAX_MESSAGE_SIZE) throw new RangeError('message too large');
     return out;
 }

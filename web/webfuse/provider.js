@@ -166,9 +166,9 @@ export async function handleRequest(fs, req, options = {}) {
     }
 }
 
-// Turns raw bytes of one request into the bytes of its answer (or null when
-// there is nothing that could be answered). Never throws.
-export async function answer(fs, bytes, options = {}) {
+// Turns raw bytes of one request into its answer: a response object to
+// encode, or null when there is nothing that could be answered. Never throws.
+async function respond(fs, bytes, options) {
     let req;
     try {
         req = decode(bytes);
@@ -180,16 +180,30 @@ export async function answer(fs, bytes, options = {}) {
         const resp = known && err.type !== Type.GETCREDS
             ? errorResponse({ id: err.id, type: err.type }, Errno.EIO)
             : unknownResponse(err.id);
-        return encode(resp);
+        return { req: null, resp };
     }
     const resp = await handleRequest(fs, req, options);
-    if (!resp) return null;
+    return resp ? { req, resp } : null;
+}
+
+/**
+ * The encoded response (a view of `scratch` when given); never throws.
+ * @param {{req: any, resp: any}} r @param {any} options @param {Uint8Array} [scratch]
+ */
+function encodeResponse(r, options, scratch) {
     try {
-        return encode(resp);
+        return encode(r.resp, scratch);
     } catch (err) {
-        if (options.onError) options.onError(err, req);
-        return encode(errorResponse(req, Errno.EIO));
+        if (options.onError) options.onError(err, r.req);
+        return encode(errorResponse(r.req ?? r.resp, Errno.EIO));
     }
+}
+
+// Turns raw bytes of one request into the bytes of its answer (or null when
+// there is nothing that could be answered). Never throws.
+export async function answer(fs, bytes, options = {}) {
+    const r = await respond(fs, bytes, options);
+    return r ? encodeResponse(r, options) : null;
 }
 
 export class Provider extends EventTarget {
@@ -376,15 +390,19 @@ export class Provider extends EventTarget {
         }
         this.requests++;
         this.inflight++;
-        let out = null;
+        let r = null;
         try {
-            out = await answer(this.fs, bytes, this.options);
+            r = await respond(this.fs, bytes, this.options);
         } finally {
             this.inflight--;
         }
-        if (out && this.ws === ws && ws.readyState === 1) {
+        if (r && this.ws === ws && ws.readyState === 1) {
+            // Encoded into one reused buffer and sent in the same breath:
+            // send() copies it, so no buffer per response (a read answer is
+            // up to 1 MiB; allocating each one keeps the GC busy).
+            if (!this._scratch) this._scratch = new Uint8Array(MAX_READ + 4096);
             try {
-                ws.send(out);
+                ws.send(encodeResponse(r, this.options, this._scratch));
             } catch {
                 // socket went away meanwhile
             }
