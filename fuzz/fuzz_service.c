@@ -1,25 +1,28 @@
 /* libFuzzer target: the service's response handling (lib/service/requests.c
- * wf_dispatch_response and what it reaches: matching by id, type checks,
- * result conversion, closing the provider on malformed input).
+ * wf_requests_receive and what it reaches: matching by id, type checks,
+ * result conversion, refusing malformed input), plus holding and re-sending.
  *
- * A struct wf_service is set up just enough: an lws context without a
- * listener (for the request timer), attached and ready, conn.wsi NULL (so
- * queuing touches no socket). Per input, three requests are outstanding, the
- * first with the id and (request) type the input's header names, so mutated
- * golden responses hit a matching op; then the input is dispatched twice (the
- * second time its id is no longer outstanding). The ops' done callbacks only
- * check and count what they get: there is no FUSE request to reply to.
- * Every op must complete exactly once per input. */
+ * The request table stands alone: an lws context without a listener (for
+ * the request timer) and a connection whose wsi is NULL (so queuing touches
+ * no socket). Per input, three requests are outstanding, the first with the
+ * id and (request) type the input's header names, so mutated golden
+ * responses hit a matching op; then the input is received twice (the second
+ * time its id is no longer outstanding). When the input's first byte is odd,
+ * the connection is then lost, the rest held and re-sent on a new one. The
+ * completions only check and count what they get: there is no FUSE request
+ * to reply to. Every op must complete exactly once per input. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/service_int.h"
+#include "service/requests.h"
+#include "transport/wf_conn.h"
 #include "util/wf_log.h"
 
 static struct lws_context *ctx;
-static struct wf_service svc;
+static struct wf_requests table;
+static struct wf_conn conn;
 static unsigned live_ops;
 static size_t input_size;
 
@@ -37,14 +40,19 @@ static void done(struct wf_service *s, struct wf_op *op, const struct wf_msg *re
     if (live_ops == 0)
         abort(); /* completed twice */
     live_ops--;
-    wf_op_free(op);
 }
 
-static void send_op(uint8_t type)
+static void stalled(struct wf_service *s)
+{
+    (void)s;
+}
+
+static void send_op(uint8_t type, const uint64_t *handle)
 {
     struct wf_op *op = wf_op_new(NULL);
     if (!op)
         abort();
+    op->handle = handle;
     struct wf_msg m;
     memset(&m, 0, sizeof m);
     m.type = type;
@@ -53,7 +61,7 @@ static void send_op(uint8_t type)
     m.length = 4096;
     m.handle = WF_NO_HANDLE;
     live_ops++;
-    wf_send(&svc, op, &m, done);
+    wf_requests_send(&table, op, &m, done);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -74,18 +82,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     ctx = lws_create_context(&info);
     if (!ctx)
         abort();
-    memset(&svc, 0, sizeof svc);
-    svc.ctx = ctx;
-    svc.cfg.timeout_secs = 30;
+    wf_requests_init(&table, NULL, ctx, 30, stalled);
     return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    wf_conn_init(&svc.conn, NULL);
-    svc.attached = true;
-    svc.ready = true;
-    svc.timeouts_in_row = 0;
+    static uint64_t handle = 7;
+    wf_conn_init(&conn, NULL);
+    wf_requests_connect(&table, &conn, true);
     input_size = size;
 
     uint32_t id = 1;
@@ -96,10 +101,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (t > 0 && t < WF_TYPE_COUNT)
             type = t;
     }
-    svc.next_id = id - 1; /* the first op gets the input's id (unless 0) */
-    send_op(type);
-    send_op(WF_READ);
-    send_op(WF_READDIR);
+    table.next_id = id - 1; /* the first op gets the input's id (unless 0) */
+    send_op(type, NULL);
+    send_op(WF_READ, &handle);
+    send_op(WF_READDIR, NULL);
 
     /* an exact-size copy: responses point into the buffer they came in */
     uint8_t *buf = malloc(size ? size : 1);
@@ -107,18 +112,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (size)
         memcpy(buf, data, size);
-    wf_dispatch_response(&svc, buf, size);
-    if (svc.attached)
-        wf_dispatch_response(&svc, buf, size); /* a duplicate: its id is gone */
+    if (wf_requests_receive(&table, buf, size) == 0)
+        wf_requests_receive(&table, buf, size); /* a duplicate: its id is gone */
     free(buf);
 
+    if (size > 0 && (data[0] & 1)) { /* lost, held, re-sent elsewhere with a new handle */
+        wf_requests_disconnect(&table, true);
+        wf_conn_cleanup(&conn);
+        handle++;
+        wf_conn_init(&conn, NULL);
+        wf_requests_connect(&table, &conn, false);
+        wf_requests_release_held(&table);
+    }
     /* whatever is still outstanding fails as if the provider went away */
-    wf_fail_all(&svc, -EIO);
-    if (live_ops != 0 || svc.oldest || svc.newest)
+    wf_requests_fail_all(&table, -EIO);
+    if (live_ops != 0 || table.oldest || table.newest || table.held_first || table.held_count)
         abort();
-    for (unsigned i = 0; i < WF_OP_BUCKETS; i++)
-        if (svc.ops[i])
+    for (unsigned i = 0; i < WF_REQ_BUCKETS; i++)
+        if (table.buckets[i])
             abort();
-    wf_conn_cleanup(&svc.conn);
+    wf_requests_disconnect(&table, false);
+    wf_conn_cleanup(&conn);
     return 0;
 }

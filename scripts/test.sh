@@ -5,13 +5,16 @@
 # 2. build/       -DWF_WERROR=ON, runs every ctest label (unit, integration, js, browser)
 # 3. build-asan/  -DWF_SANITIZE=ON (ASan+UBSan), runs the unit and integration tests
 # 4. build-fuzz/  clang + libFuzzer, runs each fuzz/fuzz_* for WF_FUZZ_SECONDS (30)
+# 5. build-portability/  scripts/portability.sh: service-only and provider-only
+#    builds, the musl static service (ws:// and wss://) mounting and serving,
+#    an arm64 cross build under qemu-user (docs/embedded.md)
 # Exits non-zero if anything failed and ends with the ctest summary lines.
 #
 # Environment:
 #   WF_FUZZ_SECONDS   seconds per fuzzer (default 30, 0 skips running fuzzers)
 #   WF_BUILD_PREFIX   build directory prefix (default: build -> build, build-asan, build-fuzz)
 #   WF_SKIP_DEPS=1    do not run scripts/deps.sh
-#   WF_SKIP_ASAN=1 / WF_SKIP_FUZZ=1   leave out a stage
+#   WF_SKIP_ASAN=1 / WF_SKIP_FUZZ=1 / WF_SKIP_PORTABILITY=1   leave out a stage
 #   WF_FUZZ_ONLY=1    only build and run the fuzzers (make fuzz-long)
 set -uo pipefail
 
@@ -43,6 +46,10 @@ run_ctest() {
     line="$(grep -E 'No tests were found' "$log" | tail -n1)"
     [ -n "$line" ] || line="(no summary line)"
   fi
+  # a skipped test (missing node or playwright-core) passes in ctest's count: say so
+  local skipped
+  skipped="$(grep -c '(Skipped)$' "$log")"
+  [ "$skipped" -eq 0 ] || line="$line ($skipped skipped: see 'did not run' above)"
   summaries+=("$name: $line")
   local failed total
   failed="$(sed -nE 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/p' <<<"$line")"
@@ -67,7 +74,7 @@ if [ "${WF_SKIP_DEPS:-0}" != 1 ]; then
 fi
 
 # ---------------------------------------------------------------- werror build + all tests
-if [ "${WF_FUZZ_ONLY:-0}" = 1 ]; then WF_SKIP_ASAN=1; fi
+if [ "${WF_FUZZ_ONLY:-0}" = 1 ]; then WF_SKIP_ASAN=1; WF_SKIP_PORTABILITY=1; fi
 if [ "${WF_FUZZ_ONLY:-0}" != 1 ]; then
 stage "build (WF_WERROR=ON) in $prefix"
 if bash scripts/build.sh werror "$prefix"; then
@@ -151,6 +158,19 @@ if [ "${WF_SKIP_FUZZ:-0}" != 1 ]; then
     fi
   else
     failures+=("build (fuzz)")
+  fi
+fi
+
+# ---------------------------------------------------------------- portability
+if [ "${WF_SKIP_PORTABILITY:-0}" != 1 ]; then
+  stage "portability (scripts/portability.sh in $prefix-portability)"
+  if WF_BUILD_DIR="$prefix" bash scripts/portability.sh "$prefix-portability"; then
+    summaries+=("portability: all checks passed")
+    total_pass=$((total_pass + 1))
+  else
+    summaries+=("portability: FAILED")
+    failures+=("portability")
+    total_fail=$((total_fail + 1))
   fi
 fi
 

@@ -6,85 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define FUSE_USE_VERSION 34
-#include <fuse_lowlevel.h>
+#include <libwebsockets.h>
 
 #include "webfuse/log.h"
 #include "webfuse/service.h"
 
-#define WF_VERSION "0.1.0"
+#include "wf_version.h"
+#include "service_checks.h"
+#include "service_options.h"
 
-struct options {
-    int port, timeout;
-    char *vhost, *docroot, *cert, *key, *authenticator, *auth_header, *bind;
-    char *origins[16];
-    int origin_count;
-    double attr_timeout, entry_timeout, negative_timeout;
-    int version, syslog;
-};
-
-#define OPT(t, f) { t, offsetof(struct options, f), 1 }
-static const struct fuse_opt wf_opts[] = {
-    OPT("--wf-port %d", port), OPT("--wf-port=%d", port),
-    OPT("--wf-vhost %s", vhost), OPT("--wf-vhost=%s", vhost),
-    OPT("--wf-bind %s", bind), OPT("--wf-bind=%s", bind),
-    OPT("--wf-timeout %d", timeout), OPT("--wf-timeout=%d", timeout),
-    OPT("--wf-docroot %s", docroot), OPT("--wf-docroot=%s", docroot),
-    OPT("--wf-cert %s", cert), OPT("--wf-cert=%s", cert),
-    OPT("--wf-key %s", key), OPT("--wf-key=%s", key),
-    OPT("--wf-authenticator %s", authenticator), OPT("--wf-authenticator=%s", authenticator),
-    OPT("--wf-auth-header %s", auth_header), OPT("--wf-auth-header=%s", auth_header),
-    OPT("attr_timeout=%lf", attr_timeout),
-    OPT("entry_timeout=%lf", entry_timeout),
-    OPT("negative_timeout=%lf", negative_timeout),
-    OPT("--wf-version", version),
-    OPT("--wf-syslog", syslog),
-    FUSE_OPT_KEY("--wf-allow-origin ", 1),
-    FUSE_OPT_KEY("--wf-allow-origin=", 1),
-    FUSE_OPT_END
-};
-
-static int on_opt(void *data, const char *arg, int key, struct fuse_args *outargs)
-{
-    struct options *o = data;
-    if (key != 1)
-        return 1; /* keep for libfuse */
-    const char *value = strchr(arg, '=') ? strchr(arg, '=') + 1 : arg + strlen("--wf-allow-origin");
-    while (*value == ' ')
-        value++;
-    if (o->origin_count == (int)(sizeof o->origins / sizeof o->origins[0])) {
-        fprintf(stderr, "webfuse: too many --wf-allow-origin options\n");
-        return -1;
-    }
-    o->origins[o->origin_count++] = strdup(value);
-    return 0;
-}
-
-static void usage(const char *prog)
-{
-    printf("usage: %s [options] MOUNTPOINT\n\n"
-           "webfuse options:\n"
-           "    --wf-port N              WebSocket/HTTP port (default 8081)\n"
-           "    --wf-vhost NAME          virtual host name (default localhost)\n"
-           "    --wf-bind ADDRESS        listen on this address only (default: all)\n"
-           "    --wf-timeout SECONDS     fail a request with EIO after this long (default 10)\n"
-           "    --wf-docroot DIR         serve static files from DIR (the browser provider page)\n"
-           "    --wf-cert PATH           TLS certificate (PEM), with --wf-key: wss:// and https://\n"
-           "    --wf-key PATH            TLS private key (PEM)\n"
-           "    --wf-authenticator PATH  program that checks a provider's token (on stdin)\n"
-           "    --wf-auth-header NAME    HTTP header carrying the token (e.g. X-Auth-Token)\n"
-           "    --wf-allow-origin ORIGIN a browser origin allowed to connect (repeatable)\n"
-           "    --wf-syslog              log to syslog instead of stderr\n"
-           "    --wf-version             print version and exit\n"
-           "    -o attr_timeout=S        cache attributes for S seconds (default 1)\n"
-           "    -o entry_timeout=S       cache names for S seconds (default 1)\n"
-           "    -o negative_timeout=S    cache missing names for S seconds (default 0)\n\n",
-           prog);
-    printf("FUSE options:\n");
-    fuse_cmdline_help();
-    fuse_lowlevel_help();
-}
 
 static struct wf_service *running;
 
@@ -93,22 +25,74 @@ static void on_signal(int sig)
     wf_service_stop(running);
 }
 
+/* libwebsockets' own lines only at debug level (-d), in our log format.
+ * Installed before the library sets its level; lws keeps this function. */
+static void lws_log_to_wf(int level, const char *line)
+{
+    (void)level;
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    wf_log(WF_LOG_DEBUG, "lws: %.*s", (int)n, line);
+}
+
+/* The library's config from the checked options. */
+static struct wf_service_config config_of(const struct wf_cli *o, const char *mountpoint, struct fuse_args *args)
+{
+    struct wf_service_config cfg = {
+        .mountpoint = mountpoint, .port = (int)o->port, .vhost = o->vhost, .bind_address = o->bind,
+        .timeout_secs = (int)o->timeout, .docroot = o->docroot, .cert_path = o->cert, .key_path = o->key,
+        .authenticator = o->authenticator, .auth_header = o->auth_header,
+        .allowed_origins = o->origins, .allowed_origin_count = (size_t)o->origin_count,
+        .attr_timeout = o->attr_timeout, .entry_timeout = o->entry_timeout,
+        .negative_timeout = o->negative_timeout, .fuse_argc = args->argc, .fuse_argv = args->argv,
+        .set_uid = o->uid >= 0, .uid = o->uid >= 0 ? (unsigned)o->uid : 0,
+        .set_gid = o->gid >= 0, .gid = o->gid >= 0 ? (unsigned)o->gid : 0,
+        .set_umask = o->umask >= 0, .umask = o->umask >= 0 ? (unsigned)o->umask : 0,
+        .idmap_user = o->idmap_user, .resume_timeout_secs = (int)o->resume_timeout,
+    };
+    return cfg;
+}
+
+static int checks(const struct wf_cli *o, const char *mountpoint)
+{
+    if (wf_check_options(o) != 0 || wf_check_mountpoint(mountpoint) != 0 || wf_check_port(o) != 0 ||
+        wf_check_fuse_device() != 0)
+        return -1;
+    return 0;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 int main(int argc, char *argv[])
 {
     /* Message buffers of up to 1 MiB come and go. Mapped, they go back to the
      * system when freed; glibc's adaptive threshold would keep them on the
      * heap, and resident, after the first one. */
+#ifdef M_MMAP_THRESHOLD /* glibc; musl's allocator gives large blocks back anyway */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    struct options o = { .port = 8081, .timeout = 10,
-                         .attr_timeout = -1, .entry_timeout = -1, .negative_timeout = -1 };
+#endif
+    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+    struct wf_cli o;
     struct fuse_cmdline_opts cmd;
     int status = 1;
     memset(&cmd, 0, sizeof cmd);
-    if (fuse_opt_parse(&args, &o, wf_opts, on_opt) != 0 || fuse_parse_cmdline(&args, &cmd) != 0)
+    if (wf_cli_parse(argc, argv, &o, &args) != 0)
         goto out;
+    if (fuse_parse_cmdline(&args, &cmd) != 0) {
+        fprintf(stderr, "webfuse: see %s --help\n", argv[0]);
+        goto out;
+    }
     if (cmd.show_help) {
-        usage(argv[0]);
+        wf_cli_usage(argv[0]);
         status = 0;
         goto out;
     }
@@ -118,33 +102,27 @@ int main(int argc, char *argv[])
         goto out;
     }
     if (!cmd.mountpoint) {
-        fprintf(stderr, "webfuse: no mountpoint given (see %s -h)\n", argv[0]);
+        fprintf(stderr, "webfuse: no mount point given (see %s --help)\n", argv[0]);
         goto out;
     }
+    if (checks(&o, cmd.mountpoint) != 0)
+        goto out;
     if (!cmd.foreground)
         o.syslog = 1; /* stderr goes away when daemonized */
     wf_log_setup("webfuse", cmd.debug ? WF_LOG_DEBUG : WF_LOG_INFO, o.syslog);
+    lws_set_log_level(cmd.debug ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, lws_log_to_wf);
 
     /* what fuse_parse_cmdline left (e.g. -o allow_other) goes to the mount */
-    struct wf_service_config cfg = {
-        .mountpoint = cmd.mountpoint, .port = o.port, .vhost = o.vhost, .bind_address = o.bind,
-        .timeout_secs = o.timeout, .docroot = o.docroot, .cert_path = o.cert, .key_path = o.key,
-        .authenticator = o.authenticator, .auth_header = o.auth_header,
-        .allowed_origins = (const char *const *)o.origins, .allowed_origin_count = (size_t)o.origin_count,
-        .attr_timeout = o.attr_timeout, .entry_timeout = o.entry_timeout,
-        .negative_timeout = o.negative_timeout, .fuse_argc = args.argc, .fuse_argv = args.argv,
-    };
     if (cmd.debug)
-        fuse_opt_add_arg(&args, "-d"), cfg.fuse_argc = args.argc, cfg.fuse_argv = args.argv;
+        fuse_opt_add_arg(&args, "-d");
+    struct wf_service_config cfg = config_of(&o, cmd.mountpoint, &args);
     running = wf_service_create(&cfg);
-    if (!running)
+    if (!running) {
+        if (access("/dev/fuse", R_OK | W_OK) != 0)
+            wf_hint_mount_failure();
         goto out;
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    }
+    install_signals();
     if (fuse_daemonize(cmd.foreground) != 0) {
         wf_service_destroy(running);
         goto out;
@@ -155,9 +133,6 @@ int main(int argc, char *argv[])
 out:
     free(cmd.mountpoint);
     fuse_opt_free_args(&args);
-    for (int i = 0; i < o.origin_count; i++)
-        free(o.origins[i]);
-    free(o.vhost), free(o.docroot), free(o.cert), free(o.key), free(o.bind);
-    free(o.authenticator), free(o.auth_header);
+    wf_cli_free(&o);
     return status;
 }

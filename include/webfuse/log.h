@@ -24,6 +24,12 @@ WF_API void wf_log(enum wf_log_level level, const char *fmt, ...)
 #endif
     ;
 
+/* Hands every line that would go to stderr (already formatted: time, ident,
+ * level, text; no newline) to fn instead, e.g. to keep a terminal status line
+ * intact. Not for syslog. fn NULL: stderr again. Set it like wf_log_setup(). */
+typedef void (*wf_log_handler)(void *ud, enum wf_log_level level, const char *line);
+WF_API void wf_log_set_handler(wf_log_handler fn, void *ud);
+
 /* Nonzero when messages of this level are logged. */
 WF_API int wf_log_enabled(enum wf_log_level level);
 

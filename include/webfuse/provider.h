@@ -12,6 +12,7 @@
 #define WEBFUSE_PROVIDER_H
 
 #include "webfuse/api.h"
+#include "webfuse/error.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,12 +27,7 @@ extern "C" {
 
 #define WF_NO_FILE_HANDLE UINT64_MAX
 
-/* Error codes of the library functions (not of the callbacks). */
-#define WF_SUCCESS 0
-#define WF_EINVAL (-1)   /* NULL or invalid argument, or wrong state */
-#define WF_ENOMEM (-2)
-#define WF_ECONNECT (-3) /* could not connect / connection lost without reconnect */
-#define WF_ETLS (-4)     /* TLS setup or certificate verification failed */
+/* Error codes of the library functions: webfuse/error.h */
 
 /* Adds one name to a readdir answer. Returns 0, or -1 when the answer is full. */
 typedef int (*wf_dir_filler)(void *dirbuf, const char *name);
@@ -71,19 +67,70 @@ struct wf_provider_config {
     const char *url;       /* ws://host:port/path or wss://... (required) */
     const char *ca_path;   /* PEM file of trusted CAs for wss (NULL: system store) */
     const char *token;     /* sent in X-Auth-Token and answered to getcreds (NULL: none) */
-    int reconnect;         /* nonzero: reconnect with capped backoff when the connection ends */
+    int reconnect;         /* WF_RECONNECT..., or 0: finish when the connection fails or ends */
     int verbose;           /* nonzero: log each request */
 };
 
+/* Values of wf_provider_config.reconnect (any other nonzero value counts as
+ * WF_RECONNECT). After a lost connection the first attempt is made at once,
+ * then with a capped backoff. */
+#define WF_RECONNECT 1        /* retry, but finish on a permanent refusal (token, origin, TLS) */
+#define WF_RECONNECT_ALWAYS 2 /* retry even after a permanent refusal */
+
 struct wf_provider;
+
+/* What a provider is doing; see wf_provider_get_status(). */
+enum wf_provider_state {
+    WF_PROVIDER_IDLE,       /* not started */
+    WF_PROVIDER_CONNECTING, /* an attempt is under way */
+    WF_PROVIDER_CONNECTED,  /* serving the service */
+    WF_PROVIDER_WAITING,    /* the last attempt failed or the connection ended; retrying later */
+    WF_PROVIDER_STOPPED,    /* finished (stopped, or given up) */
+};
+
+struct wf_provider_status {
+    enum wf_provider_state state;
+    /* Why the last attempt or connection ended: a refusal code of the service
+     * (4401 token, 4403 origin, 4408 auth timeout, 4409 busy, 4429 backoff,
+     * 4503 overload; these HTTP statuses before the handshake are given as
+     * 4000 + status), another close code (1000, 1001, ...), or 0 when no code
+     * was received (reason then says what happened). */
+    int close_code;
+    int permanent;          /* nonzero: the same settings cannot succeed */
+    /* The cause in words ("" before the first failure). Stays valid until the
+     * next call of wf_provider_service()/run()/destroy(). */
+    const char *reason;
+    unsigned retry_in_ms;   /* WAITING: the next attempt is due in about this long */
+    unsigned connections;   /* connections that counted (served a request or lasted 1 s) */
+    unsigned files_open;    /* files the service holds open on this connection */
+    uint64_t bytes_served;  /* file bytes read by the service, since create */
+    uint64_t bytes_received;/* file bytes written by the service, since create */
+};
+
+/* Fills *status. WF_EINVAL for NULL. Call from the thread that runs the provider. */
+WF_API int wf_provider_get_status(const struct wf_provider *p, struct wf_provider_status *status);
+
+/* Asked for a token when the service requests credentials (getcreds) and the
+ * config had none: writes a NUL-terminated token of at most size - 1 bytes
+ * into buf and returns 0, or returns -1 to send none. Runs on the provider's
+ * thread and may block (e.g. a terminal prompt); the answer is kept and sent
+ * again on later connections, until the service rejects it (close code
+ * 4401 / HTTP 401): then it is asked for again instead of giving up. */
+typedef int (*wf_credentials_fn)(void *ud, char *buf, size_t size);
+
+/* Sets (fn non-NULL) or clears the credentials handler. WF_EINVAL for NULL p. */
+WF_API int wf_provider_set_credentials_handler(struct wf_provider *p, wf_credentials_fn fn, void *ud);
 
 /* Returns NULL on invalid arguments (ops, config or config->url NULL) or no memory.
  * The strings in config are copied. */
 WF_API struct wf_provider *wf_provider_create(const struct wf_provider_ops *ops, void *ud,
                                               const struct wf_provider_config *config);
 
-/* Connects and serves until wf_provider_stop() (returns WF_SUCCESS) or, without
- * reconnect, until the connection fails or ends (returns WF_ECONNECT / WF_ETLS). */
+/* Connects and serves until wf_provider_stop() (returns WF_SUCCESS), or, without
+ * reconnect, until the connection fails or ends (returns WF_ECONNECT / WF_ETLS),
+ * or until a permanent refusal (WF_EREFUSED, unless WF_RECONNECT_ALWAYS).
+ * A stop while connected first sends a WebSocket close frame with code 1000
+ * (normal closure), so the service ends the session at once. */
 WF_API int wf_provider_run(struct wf_provider *p);
 
 /* One bounded step for callers with their own loop: waits at most timeout_ms.

@@ -8,21 +8,13 @@
 #define WEBFUSE_SERVICE_H
 
 #include "webfuse/api.h"
+#include "webfuse/error.h" /* WF_SUCCESS, WF_EINVAL, ..., WF_EMOUNT */
 
 #include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#ifndef WF_SUCCESS
-#define WF_SUCCESS 0
-#define WF_EINVAL (-1)   /* NULL or invalid argument, or wrong state */
-#define WF_ENOMEM (-2)
-#define WF_ECONNECT (-3) /* could not listen / connect */
-#define WF_ETLS (-4)     /* TLS setup failed */
-#endif
-#define WF_EMOUNT (-5)   /* could not mount */
 
 struct wf_service_config {
     const char *mountpoint;  /* required */
@@ -41,6 +33,25 @@ struct wf_service_config {
      * May be NULL. */
     int fuse_argc;
     char **fuse_argv;
+
+    /* Added later; a zero-initialized config keeps the earlier behaviour. */
+
+    /* Owner mapping (the programs' -o uid=N, gid=N, umask=M, idmap=user).
+     * With set_uid / set_gid, every file and directory is reported as owned
+     * by uid / gid whatever the provider says; with set_umask, the bits of
+     * umask (0..0777) are cleared from every mode the provider reports. With
+     * idmap_user, files the provider reports with the same owner (group) as
+     * the root of the provided tree are reported as owned by the user (group)
+     * that runs the service (getuid()/getgid()); others keep their numbers.
+     * set_uid/set_gid win over idmap_user. default_permissions stays on: the
+     * kernel checks access against the mapped owners and modes. */
+    int set_uid, set_gid, set_umask, idmap_user;
+    unsigned uid, gid, umask;
+
+    /* Seconds requests wait for a provider to come back after its connection
+     * was lost (not closed on purpose with close code 1000); open files carry
+     * over to it. 0: off, requests fail at once; < 0: 30. */
+    int resume_timeout_secs;
 };
 
 struct wf_service;

@@ -6,16 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h> /* RENAME_* with _GNU_SOURCE */
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
+#include "util/wf_compat.h" /* RENAME_*, which musl does not define */
 
 struct wf_pair {
     long host;

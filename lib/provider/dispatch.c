@@ -176,6 +176,8 @@ static int send_read(const struct wf_dispatch *dp, struct wf_conn *c, struct wf_
         return -1;
     }
     wf_conn_queue(c, m);
+    if (n > 0 && dp->stats)
+        dp->stats->bytes_served += (uint64_t)n;
     return 0;
 }
 
@@ -227,6 +229,18 @@ static int timespec_of(struct wf_time t, struct timespec *ts)
 
 /* ---- dispatch --------------------------------------------------------- */
 
+static void count(struct wf_dispatch_stats *s, const struct wf_msg *req, int rc)
+{
+    if (!s || rc < 0)
+        return;
+    if (req->type == WF_OPEN || req->type == WF_CREATE)
+        s->files_open++;
+    else if (req->type == WF_RELEASE && s->files_open > 0)
+        s->files_open--;
+    else if (req->type == WF_WRITE)
+        s->bytes_received += (uint64_t)rc;
+}
+
 #define CALL(fn, ...) (o->fn ? o->fn(dp->ud, __VA_ARGS__) : -ENOSYS)
 
 int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const uint8_t *buf, size_t len)
@@ -258,7 +272,10 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
     resp.type = (uint8_t)(req.type | WF_RESPONSE);
 
     if (req.type == WF_GETCREDS) {
-        resp.path2 = wf_str_of(dp->token ? dp->token : "");
+        const char *token = dp->token;
+        if (!token && dp->ask_token)
+            token = dp->ask_token(dp->ask_ctx);
+        resp.path2 = wf_str_of(token ? token : "");
         if (dp->verbose)
             wf_debug("request %u: getcreds", (unsigned)req.id);
         return wf_conn_send(c, &resp);
@@ -384,6 +401,7 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
         }
     }
 
+    count(dp->stats, &req, rc);
     /* Only read and write answer a byte count; elsewhere success is 0. */
     if (rc > 0 && req.type != WF_WRITE)
         rc = 0;
@@ -393,8 +411,12 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
         resp.path2.len = 0;
     }
     resp.result = wf_result_to_wire(rc);
-    if (dp->verbose)
-        wf_debug("request %u: %s %s -> %d", (unsigned)req.id, wf_type_name(req.type), path, rc);
+    if (dp->verbose) {
+        /* the path as sent (path is unset when it was refused): peer text */
+        char shown[512];
+        wf_log_escape(req.path.data, req.path.len, shown, sizeof shown);
+        wf_debug("request %u: %s %s -> %d", (unsigned)req.id, wf_type_name(req.type), shown, rc);
+    }
     if (wf_conn_send(c, &resp) == 0)
         return 0;
     /* Could not encode the answer (should not happen): still answer. */

@@ -1,208 +1,28 @@
-/* Local directory provider: see localfs.h for the confinement rules. */
+/* Local directory provider: the operations, on top of the path resolution
+ * in localfs_path.c and a table of open handles. See localfs.h for the
+ * confinement rules. */
 #include "provider/localfs.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#define LFS_PATH_CAP 4097 /* WF_MAX_PATH + terminator */
+#include "provider/localfs_path.h"
+#include "util/wf_compat.h"
 
 struct wf_localfs {
-    int rootfd; /* O_PATH | O_DIRECTORY */
+    struct lfs_root root;
     int read_only;
-    int no_openat2; /* set once openat2 answered ENOSYS */
     unsigned nopen;
     unsigned hint;
     int fds[WF_LOCALFS_MAX_HANDLES]; /* -1: free */
 };
-
-/* A resolved target: its parent directory and the last component. */
-struct lfs_at {
-    int dirfd;
-    int owned;        /* dirfd is ours to close */
-    const char *name; /* "." for the root itself */
-    const char *rel;  /* whole path relative to the root ("." for the root) */
-    char buf[LFS_PATH_CAP];
-    char relbuf[LFS_PATH_CAP];
-};
-
-/* ---- path resolution ------------------------------------------------- */
-
-static int lfs_openat2(int dirfd, const char *path, int flags, mode_t mode, unsigned long long resolve)
-{
-    struct open_how how;
-    memset(&how, 0, sizeof how);
-    how.flags = (unsigned long long)(unsigned)flags;
-    how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0;
-    how.resolve = resolve;
-    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-}
-
-/* Fallback without openat2: walks the directories of rel one component at a
- * time, refusing symlinks and "..". Returns an O_PATH fd (owned) or -errno. */
-static int lfs_walk_dirs(const struct wf_localfs *fs, const char *rel)
-{
-    char tmp[LFS_PATH_CAP];
-    size_t len = strlen(rel);
-    if (len >= sizeof tmp)
-        return -ENAMETOOLONG;
-    memcpy(tmp, rel, len + 1);
-
-    int cur = dup(fs->rootfd);
-    if (cur < 0)
-        return -errno;
-    char *save = NULL;
-    for (char *c = strtok_r(tmp, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-        if (strcmp(c, ".") == 0)
-            continue;
-        if (strcmp(c, "..") == 0) {
-            close(cur);
-            return -EACCES;
-        }
-        int next = openat(cur, c, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
-        int err = errno;
-        close(cur);
-        if (next < 0)
-            return -err;
-        cur = next;
-    }
-    return cur;
-}
-
-/* Opens rel (relative to the root) with flags, following in-tree symlinks
- * but never leaving the tree. Returns an fd or -errno. */
-static int lfs_open_beneath(struct wf_localfs *fs, const char *rel, int flags, mode_t mode)
-{
-    flags |= O_CLOEXEC;
-    if (!fs->no_openat2) {
-        int fd = lfs_openat2(fs->rootfd, rel, flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-        if (fd >= 0)
-            return fd;
-        if (errno != ENOSYS)
-            return errno == EXDEV ? -EACCES : -errno; /* EXDEV: tried to leave the tree */
-        fs->no_openat2 = 1;
-    }
-    /* Fallback: no symlink is followed at all. */
-    char tmp[LFS_PATH_CAP];
-    size_t len = strlen(rel);
-    if (len >= sizeof tmp)
-        return -ENAMETOOLONG;
-    memcpy(tmp, rel, len + 1);
-    char *slash = strrchr(tmp, '/');
-    const char *name = tmp;
-    int dirfd;
-    if (slash) {
-        *slash = '\0';
-        name = slash + 1;
-        dirfd = lfs_walk_dirs(fs, tmp);
-    } else {
-        dirfd = lfs_walk_dirs(fs, "");
-    }
-    if (dirfd < 0)
-        return dirfd;
-    int fd = openat(dirfd, name, flags | O_NOFOLLOW, mode);
-    int err = errno;
-    close(dirfd);
-    return fd >= 0 ? fd : -err;
-}
-
-/* Splits path into parent directory fd and last component. Rejects "." and
- * ".." components and over-long paths. */
-static int lfs_resolve_opt(struct wf_localfs *fs, const char *path, struct lfs_at *at, int open_parent)
-{
-    at->dirfd = -1;
-    at->owned = 0;
-    size_t len = strlen(path);
-    if (len >= LFS_PATH_CAP)
-        return -ENAMETOOLONG;
-    while (*path == '/')
-        path++, len--;
-    while (len > 0 && path[len - 1] == '/')
-        len--;
-    memcpy(at->buf, path, len);
-    at->buf[len] = '\0';
-    memcpy(at->relbuf, at->buf, len + 1);
-
-    /* Component check (the kernel confines anyway; this keeps the semantics simple). */
-    const char *c = at->buf;
-    while (*c) {
-        const char *e = strchr(c, '/');
-        size_t n = e ? (size_t)(e - c) : strlen(c);
-        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-            return -EINVAL;
-        if (n > 255)
-            return -ENAMETOOLONG;
-        c += n;
-        while (*c == '/')
-            c++;
-    }
-
-    if (len == 0) {
-        at->dirfd = fs->rootfd;
-        at->name = ".";
-        at->rel = ".";
-        return 0;
-    }
-    at->rel = at->relbuf;
-    if (!open_parent)
-        return 0;
-    char *slash = strrchr(at->buf, '/');
-    if (!slash) {
-        at->dirfd = fs->rootfd;
-        at->name = at->buf;
-        return 0;
-    }
-    *slash = '\0';
-    at->name = slash + 1;
-    /* strip a run of slashes before the name ("a//b") */
-    for (char *s = slash - 1; s >= at->buf && *s == '/'; s--)
-        *s = '\0';
-
-    int fd;
-    if (!fs->no_openat2) {
-        fd = lfs_openat2(fs->rootfd, at->buf, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
-                         RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-        if (fd < 0 && errno == ENOSYS) {
-            fs->no_openat2 = 1;
-            fd = lfs_walk_dirs(fs, at->buf);
-        } else if (fd < 0) {
-            fd = errno == EXDEV ? -EACCES : -errno;
-        }
-    } else {
-        fd = lfs_walk_dirs(fs, at->buf);
-    }
-    if (fd < 0)
-        return fd;
-    at->dirfd = fd;
-    at->owned = 1;
-    return 0;
-}
-
-static int lfs_resolve(struct wf_localfs *fs, const char *path, struct lfs_at *at)
-{
-    return lfs_resolve_opt(fs, path, at, 1);
-}
-
-static void lfs_release_at(struct lfs_at *at)
-{
-    if (at->owned && at->dirfd >= 0)
-        close(at->dirfd);
-    at->dirfd = -1;
-    at->owned = 0;
-}
-
-static int lfs_is_root(const struct lfs_at *at)
-{
-    return strcmp(at->name, ".") == 0;
-}
 
 /* ---- handles --------------------------------------------------------- */
 
@@ -242,116 +62,31 @@ static void lfs_close_all(struct wf_localfs *fs)
 
 /* ---- operations ------------------------------------------------------ */
 
-#define LFS_RESOLVE(fs, path, at)               \
-    struct lfs_at at;                           \
-    do {                                        \
-        int rc_ = lfs_resolve(fs, path, &at);   \
-        if (rc_ < 0)                            \
-            return rc_;                         \
-    } while (0)
+enum { LFS_READ, LFS_WRITE };
 
-#define LFS_RET(expr)                           \
-    do {                                        \
-        int r_ = (expr);                        \
-        int e_ = errno;                         \
-        lfs_release_at(&at);                    \
-        return r_ < 0 ? -e_ : 0;                \
-    } while (0)
-
-static int lfs_access(void *ud, const char *path, int mode)
+/* Resolves path to (parent, name) for an operation that reads or writes
+ * (LFS_WRITE fails with EROFS on a read-only provider); a path naming the
+ * root itself fails with root_err (0: the root is allowed).
+ * Returns 0 (release at) or -errno. */
+static int lfs_target(struct wf_localfs *fs, const char *path, struct lfs_at *at, int access, int root_err)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only && (mode & W_OK))
+    if (access == LFS_WRITE && fs->read_only)
         return -EROFS;
-    LFS_RESOLVE(fs, path, at);
-    LFS_RET(faccessat(at.dirfd, at.name, mode, AT_SYMLINK_NOFOLLOW));
-}
-
-static int lfs_getattr(void *ud, const char *path, struct stat *st)
-{
-    struct wf_localfs *fs = ud;
-    LFS_RESOLVE(fs, path, at);
-    LFS_RET(fstatat(at.dirfd, at.name, st, AT_SYMLINK_NOFOLLOW));
-}
-
-static int lfs_readlink(void *ud, const char *path, char *buf, size_t size)
-{
-    struct wf_localfs *fs = ud;
-    LFS_RESOLVE(fs, path, at);
-    ssize_t n = readlinkat(at.dirfd, at.name, buf, size);
-    int err = errno;
-    lfs_release_at(&at);
-    return n < 0 ? -err : (int)n;
-}
-
-static int lfs_symlink(void *ud, const char *target, const char *linkpath)
-{
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    LFS_RESOLVE(fs, linkpath, at);
-    if (lfs_is_root(&at)) {
-        lfs_release_at(&at);
-        return -EEXIST;
+    int rc = lfs_resolve(&fs->root, path, at);
+    if (rc == 0 && root_err && lfs_is_root(at)) {
+        lfs_release_at(at);
+        rc = root_err;
     }
-    /* The target is stored as data; the provider never follows it. */
-    LFS_RET(symlinkat(target, at.dirfd, at.name));
-}
-
-static int lfs_link(void *ud, const char *oldpath, const char *newpath)
-{
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    LFS_RESOLVE(fs, oldpath, at);
-    struct lfs_at to;
-    int rc = lfs_resolve(fs, newpath, &to);
-    if (rc == 0 && (lfs_is_root(&at) || lfs_is_root(&to)))
-        rc = -EPERM;
-    if (rc == 0 && linkat(at.dirfd, at.name, to.dirfd, to.name, 0) < 0)
-        rc = -errno;
-    lfs_release_at(&to);
-    lfs_release_at(&at);
     return rc;
 }
 
-static int lfs_rename(void *ud, const char *oldpath, const char *newpath, unsigned int flags)
+/* Releases at and turns a libc result (-1 with errno) into 0 or -errno. The
+ * result is evaluated as an argument, so errno is still the call's. */
+static int lfs_done(struct lfs_at *at, int result)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
-        return -EINVAL;
-    LFS_RESOLVE(fs, oldpath, at);
-    struct lfs_at to;
-    int rc = lfs_resolve(fs, newpath, &to);
-    if (rc == 0 && (lfs_is_root(&at) || lfs_is_root(&to)))
-        rc = -EBUSY;
-    if (rc == 0 && renameat2(at.dirfd, at.name, to.dirfd, to.name, flags) < 0)
-        rc = -errno;
-    lfs_release_at(&to);
-    lfs_release_at(&at);
-    return rc;
-}
-
-static int lfs_chmod(void *ud, const char *path, mode_t mode)
-{
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    LFS_RESOLVE(fs, path, at);
-    /* glibc emulates NOFOLLOW race-free (O_PATH + /proc) and answers
-     * EOPNOTSUPP for a symlink. */
-    LFS_RET(fchmodat(at.dirfd, at.name, mode & 07777, AT_SYMLINK_NOFOLLOW));
-}
-
-static int lfs_chown(void *ud, const char *path, uid_t uid, gid_t gid)
-{
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    LFS_RESOLVE(fs, path, at);
-    LFS_RET(fchownat(at.dirfd, at.name, uid, gid, AT_SYMLINK_NOFOLLOW));
+    int err = errno;
+    lfs_release_at(at);
+    return result < 0 ? -err : 0;
 }
 
 /* Opens the last component of a resolved target without following a symlink
@@ -375,45 +110,141 @@ static int lfs_open_regular(struct lfs_at *at, int flags)
     return fd;
 }
 
+/* The fd an operation works on: the open handle when the service sent one,
+ * else the regular file at path, opened with flags for this call only
+ * (*tmp is then that fd too: the caller closes it). Returns an fd or -errno. */
+static int lfs_fd_for(struct wf_localfs *fs, const char *path, uint64_t fh, int flags, int *tmp)
+{
+    *tmp = -1;
+    if (fh != WF_NO_FILE_HANDLE)
+        return lfs_handle_fd(fs, fh);
+    struct lfs_at at;
+    int rc = lfs_target(fs, path, &at, LFS_READ, 0);
+    if (rc < 0)
+        return rc;
+    int fd = lfs_open_regular(&at, flags);
+    lfs_release_at(&at);
+    if (fd >= 0)
+        *tmp = fd;
+    return fd;
+}
+
+static void lfs_close_tmp(int tmp)
+{
+    if (tmp >= 0)
+        close(tmp);
+}
+
+static int lfs_access(void *ud, const char *path, int mode)
+{
+    struct wf_localfs *fs = ud;
+    if (fs->read_only && (mode & W_OK))
+        return -EROFS;
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
+    return rc < 0 ? rc : lfs_done(&at, faccessat(at.dirfd, at.name, mode, AT_SYMLINK_NOFOLLOW));
+}
+
+static int lfs_getattr(void *ud, const char *path, struct stat *st)
+{
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
+    return rc < 0 ? rc : lfs_done(&at, fstatat(at.dirfd, at.name, st, AT_SYMLINK_NOFOLLOW));
+}
+
+static int lfs_readlink(void *ud, const char *path, char *buf, size_t size)
+{
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
+    if (rc < 0)
+        return rc;
+    ssize_t n = readlinkat(at.dirfd, at.name, buf, size);
+    rc = lfs_done(&at, n < 0 ? -1 : 0);
+    return rc < 0 ? rc : (int)n;
+}
+
+static int lfs_symlink(void *ud, const char *target, const char *linkpath)
+{
+    /* The target is stored as data; the provider never follows it. */
+    struct lfs_at at;
+    int rc = lfs_target(ud, linkpath, &at, LFS_WRITE, -EEXIST);
+    return rc < 0 ? rc : lfs_done(&at, symlinkat(target, at.dirfd, at.name));
+}
+
+/* link and rename: both ends resolved, neither may be the root. */
+static int lfs_two_paths(struct wf_localfs *fs, const char *oldpath, const char *newpath, int root_err,
+                         unsigned rename_flags, int is_rename)
+{
+    struct lfs_at from, to;
+    int rc = lfs_target(fs, oldpath, &from, LFS_WRITE, root_err);
+    if (rc < 0)
+        return rc;
+    rc = lfs_target(fs, newpath, &to, LFS_WRITE, root_err);
+    if (rc < 0) {
+        lfs_release_at(&from);
+        return rc;
+    }
+    int r = is_rename ? wf_renameat2(from.dirfd, from.name, to.dirfd, to.name, rename_flags)
+                      : linkat(from.dirfd, from.name, to.dirfd, to.name, 0);
+    rc = r < 0 ? -errno : 0;
+    lfs_release_at(&to);
+    lfs_release_at(&from);
+    return rc;
+}
+
+static int lfs_link(void *ud, const char *oldpath, const char *newpath)
+{
+    return lfs_two_paths(ud, oldpath, newpath, -EPERM, 0, 0);
+}
+
+static int lfs_rename(void *ud, const char *oldpath, const char *newpath, unsigned int flags)
+{
+    struct wf_localfs *fs = ud;
+    if (fs->read_only)
+        return -EROFS;
+    if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+        return -EINVAL;
+    return lfs_two_paths(fs, oldpath, newpath, -EBUSY, flags, 1);
+}
+
+static int lfs_chmod(void *ud, const char *path, mode_t mode)
+{
+    /* glibc emulates NOFOLLOW race-free (O_PATH + /proc) and answers
+     * EOPNOTSUPP for a symlink. */
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, 0);
+    return rc < 0 ? rc : lfs_done(&at, fchmodat(at.dirfd, at.name, mode & 07777, AT_SYMLINK_NOFOLLOW));
+}
+
+static int lfs_chown(void *ud, const char *path, uid_t uid, gid_t gid)
+{
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, 0);
+    return rc < 0 ? rc : lfs_done(&at, fchownat(at.dirfd, at.name, uid, gid, AT_SYMLINK_NOFOLLOW));
+}
+
 static int lfs_truncate(void *ud, const char *path, off_t size, uint64_t fh)
 {
     struct wf_localfs *fs = ud;
     if (fs->read_only)
         return -EROFS;
-    if (fh != WF_NO_FILE_HANDLE) {
-        int fd = lfs_handle_fd(fs, fh);
-        if (fd < 0)
-            return fd;
-        return ftruncate(fd, size) < 0 ? -errno : 0;
-    }
-    LFS_RESOLVE(fs, path, at);
-    int fd = lfs_open_regular(&at, O_WRONLY);
-    lfs_release_at(&at);
+    int tmp;
+    int fd = lfs_fd_for(fs, path, fh, O_WRONLY, &tmp);
     if (fd < 0)
         return fd;
     int rc = ftruncate(fd, size) < 0 ? -errno : 0;
-    close(fd);
+    lfs_close_tmp(tmp);
     return rc;
 }
 
 static int lfs_fsync(void *ud, const char *path, int datasync, uint64_t fh)
 {
-    struct wf_localfs *fs = ud;
-    int fd, tmp = -1;
-    if (fh != WF_NO_FILE_HANDLE) {
-        fd = lfs_handle_fd(fs, fh);
-        if (fd < 0)
-            return fd;
-    } else {
-        LFS_RESOLVE(fs, path, at);
-        tmp = fd = lfs_open_regular(&at, O_RDONLY);
-        lfs_release_at(&at);
-        if (fd < 0)
-            return fd;
-    }
+    int tmp;
+    int fd = lfs_fd_for(ud, path, fh, O_RDONLY, &tmp);
+    if (fd < 0)
+        return fd;
     int rc = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? -errno : 0;
-    if (tmp >= 0)
-        close(tmp);
+    lfs_close_tmp(tmp);
     return rc;
 }
 
@@ -432,12 +263,12 @@ static int lfs_open(void *ud, const char *path, int flags, uint64_t *fh)
         return -EINVAL;
 
     struct lfs_at at;
-    int rc = lfs_resolve_opt(fs, path, &at, 0); /* checks and at.rel only */
+    int rc = lfs_check_path(path, &at); /* at.rel only */
     if (rc < 0)
         return rc;
 
     /* Look first (O_PATH), so no device or FIFO is opened with side effects. */
-    int pfd = lfs_open_beneath(fs, at.rel, O_PATH | (flags & O_NOFOLLOW), 0);
+    int pfd = lfs_open_beneath(&fs->root, at.rel, O_PATH | (flags & O_NOFOLLOW), 0);
     if (pfd < 0)
         return pfd;
     struct stat st1, st2;
@@ -452,7 +283,7 @@ static int lfs_open(void *ud, const char *path, int flags, uint64_t *fh)
     if (S_ISDIR(st1.st_mode) && acc != O_RDONLY)
         return -EISDIR;
 
-    int fd = lfs_open_beneath(fs, at.rel, flags | O_NONBLOCK, 0);
+    int fd = lfs_open_beneath(&fs->root, at.rel, flags | O_NONBLOCK, 0);
     if (fd < 0)
         return fd;
     if (fstat(fd, &st2) < 0 || st2.st_dev != st1.st_dev || st2.st_ino != st1.st_ino) {
@@ -466,31 +297,22 @@ static int lfs_open(void *ud, const char *path, int flags, uint64_t *fh)
 
 static int lfs_mknod(void *ud, const char *path, mode_t mode, dev_t rdev)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
     /* No device nodes: a remote peer must not create a door to local hardware. */
     mode_t type = mode & S_IFMT;
     if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != 0)
         return -EPERM;
-    LFS_RESOLVE(fs, path, at);
-    if (lfs_is_root(&at)) {
-        lfs_release_at(&at);
-        return -EEXIST;
-    }
-    LFS_RET(mknodat(at.dirfd, at.name, (type ? type : S_IFREG) | (mode & 07777), 0));
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, -EEXIST);
+    return rc < 0 ? rc : lfs_done(&at, mknodat(at.dirfd, at.name, (type ? type : S_IFREG) | (mode & 07777), 0));
 }
 
 static int lfs_create(void *ud, const char *path, mode_t mode, uint64_t *fh)
 {
     struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    LFS_RESOLVE(fs, path, at);
-    if (lfs_is_root(&at)) {
-        lfs_release_at(&at);
-        return -EISDIR;
-    }
+    struct lfs_at at;
+    int rc = lfs_target(fs, path, &at, LFS_WRITE, -EISDIR);
+    if (rc < 0)
+        return rc;
     struct stat st;
     if (fstatat(at.dirfd, at.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
         lfs_release_at(&at);
@@ -498,10 +320,9 @@ static int lfs_create(void *ud, const char *path, mode_t mode, uint64_t *fh)
     }
     /* O_NOFOLLOW: never create through a (dangling) symlink. No O_TRUNC. */
     int fd = openat(at.dirfd, at.name, O_CREAT | O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode & 07777);
-    int err = errno;
-    lfs_release_at(&at);
-    if (fd < 0)
-        return -err;
+    rc = lfs_done(&at, fd);
+    if (rc < 0)
+        return rc;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return -EEXIST;
@@ -523,15 +344,9 @@ static int lfs_release(void *ud, const char *path, uint64_t fh)
 
 static int lfs_unlink(void *ud, const char *path)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    LFS_RESOLVE(fs, path, at);
-    if (lfs_is_root(&at)) {
-        lfs_release_at(&at);
-        return -EISDIR;
-    }
-    LFS_RET(unlinkat(at.dirfd, at.name, 0));
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, -EISDIR);
+    return rc < 0 ? rc : lfs_done(&at, unlinkat(at.dirfd, at.name, 0));
 }
 
 /* pread/pwrite through the handle, or through a file opened for this one
@@ -539,18 +354,10 @@ static int lfs_unlink(void *ud, const char *path)
 static int lfs_io(struct wf_localfs *fs, const char *path, uint64_t fh, char *buf, size_t size,
                   off_t offset, int writing)
 {
-    int fd, tmp = -1;
-    if (fh != WF_NO_FILE_HANDLE) {
-        fd = lfs_handle_fd(fs, fh);
-        if (fd < 0)
-            return fd;
-    } else {
-        LFS_RESOLVE(fs, path, at);
-        tmp = fd = lfs_open_regular(&at, writing ? O_WRONLY : O_RDONLY);
-        lfs_release_at(&at);
-        if (fd < 0)
-            return fd;
-    }
+    int tmp;
+    int fd = lfs_fd_for(fs, path, fh, writing ? O_WRONLY : O_RDONLY, &tmp);
+    if (fd < 0)
+        return fd;
     if (size > INT32_MAX)
         size = INT32_MAX;
     size_t done = 0;
@@ -568,8 +375,7 @@ static int lfs_io(struct wf_localfs *fs, const char *path, uint64_t fh, char *bu
             break;
         done += (size_t)n;
     }
-    if (tmp >= 0)
-        close(tmp);
+    lfs_close_tmp(tmp);
     return (rc < 0 && done == 0) ? rc : (int)done;
 }
 
@@ -588,33 +394,27 @@ static int lfs_write(void *ud, const char *path, const char *buf, size_t size, o
 
 static int lfs_mkdir(void *ud, const char *path, mode_t mode)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    LFS_RESOLVE(fs, path, at);
-    if (lfs_is_root(&at)) {
-        lfs_release_at(&at);
-        return -EEXIST;
-    }
-    LFS_RET(mkdirat(at.dirfd, at.name, mode & 07777));
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, -EEXIST);
+    return rc < 0 ? rc : lfs_done(&at, mkdirat(at.dirfd, at.name, mode & 07777));
 }
 
 static int lfs_readdir(void *ud, const char *path, wf_dir_filler filler, void *dirbuf)
 {
-    struct wf_localfs *fs = ud;
-    LFS_RESOLVE(fs, path, at);
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
+    if (rc < 0)
+        return rc;
     int fd = openat(at.dirfd, at.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int err = errno;
-    lfs_release_at(&at);
-    if (fd < 0)
-        return -err;
+    rc = lfs_done(&at, fd);
+    if (rc < 0)
+        return rc;
     DIR *d = fdopendir(fd);
     if (!d) {
-        err = errno;
+        int err = errno;
         close(fd);
         return -err;
     }
-    int rc = 0;
     for (;;) {
         errno = 0;
         struct dirent *e = readdir(d);
@@ -636,27 +436,22 @@ static int lfs_readdir(void *ud, const char *path, wf_dir_filler filler, void *d
 
 static int lfs_rmdir(void *ud, const char *path)
 {
-    struct wf_localfs *fs = ud;
-    if (fs->read_only)
-        return -EROFS;
-    LFS_RESOLVE(fs, path, at);
-    if (lfs_is_root(&at)) {
-        lfs_release_at(&at);
-        return -EBUSY;
-    }
-    LFS_RET(unlinkat(at.dirfd, at.name, AT_REMOVEDIR));
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, -EBUSY);
+    return rc < 0 ? rc : lfs_done(&at, unlinkat(at.dirfd, at.name, AT_REMOVEDIR));
 }
 
 static int lfs_statfs(void *ud, const char *path, struct statvfs *st)
 {
-    struct wf_localfs *fs = ud;
-    LFS_RESOLVE(fs, path, at);
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_READ, 0);
+    if (rc < 0)
+        return rc;
     int fd = openat(at.dirfd, at.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    int err = errno;
-    lfs_release_at(&at);
-    if (fd < 0)
-        return -err;
-    int rc = fstatvfs(fd, st) < 0 ? -errno : 0;
+    rc = lfs_done(&at, fd);
+    if (rc < 0)
+        return rc;
+    rc = fstatvfs(fd, st) < 0 ? -errno : 0;
     close(fd);
     return rc;
 }
@@ -672,8 +467,9 @@ static int lfs_utimens(void *ud, const char *path, const struct timespec tv[2], 
             return fd;
         return futimens(fd, tv) < 0 ? -errno : 0;
     }
-    LFS_RESOLVE(fs, path, at);
-    LFS_RET(utimensat(at.dirfd, at.name, tv, AT_SYMLINK_NOFOLLOW));
+    struct lfs_at at;
+    int rc = lfs_target(ud, path, &at, LFS_WRITE, 0);
+    return rc < 0 ? rc : lfs_done(&at, utimensat(at.dirfd, at.name, tv, AT_SYMLINK_NOFOLLOW));
 }
 
 static void lfs_disconnected(void *ud)
@@ -721,15 +517,15 @@ struct wf_localfs *wf_localfs_create(const char *root, int read_only)
     struct wf_localfs *fs = malloc(sizeof *fs);
     if (!fs)
         return NULL;
-    fs->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fs->rootfd < 0) {
+    fs->root.fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fs->root.fd < 0) {
         int err = errno;
         free(fs);
         errno = err;
         return NULL;
     }
     fs->read_only = read_only ? 1 : 0;
-    fs->no_openat2 = 0;
+    fs->root.no_openat2 = 0;
     fs->nopen = 0;
     fs->hint = 0;
     for (unsigned i = 0; i < WF_LOCALFS_MAX_HANDLES; i++)
@@ -742,16 +538,21 @@ void wf_localfs_destroy(struct wf_localfs *fs)
     if (!fs)
         return;
     lfs_close_all(fs);
-    close(fs->rootfd);
+    close(fs->root.fd);
     free(fs);
 }
 
 void wf_localfs_disable_openat2(struct wf_localfs *fs)
 {
-    fs->no_openat2 = 1;
+    fs->root.no_openat2 = 1;
 }
 
 unsigned wf_localfs_open_handles(const struct wf_localfs *fs)
 {
     return fs->nopen;
+}
+
+int wf_localfs_openat2_available(void)
+{
+    return lfs_openat2_available();
 }

@@ -6,7 +6,7 @@
  * that refuses symlinks and ".." where openat2 is missing). The last
  * component is handled with *at() calls that never follow a symlink, so a
  * symlink is data to the provider; only open() follows in-tree symlinks, and
- * only beneath the root. */
+ * only beneath the root. The resolution lives in localfs_path.c. */
 #ifndef WF_LOCALFS_H
 #define WF_LOCALFS_H
 
@@ -16,6 +16,10 @@
 
 /* For tests: forces the fallback path walk used when openat2 is missing. */
 void wf_localfs_disable_openat2(struct wf_localfs *fs);
+
+/* Whether this kernel answers openat2 (else every wf_localfs falls back to
+ * the walk on its first call; e.g. kernels < 5.6, qemu-user 7.2). */
+int wf_localfs_openat2_available(void);
 
 /* Number of open handles (for tests and diagnostics). */
 unsigned wf_localfs_open_handles(const struct wf_localfs *fs);

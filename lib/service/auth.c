@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,42 +15,6 @@
 #include <unistd.h>
 
 #include "util/wf_log.h"
-
-static void close_from(int lowfd)
-{
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, lowfd, ~0u, 0) == 0)
-        return;
-#endif
-    for (int fd = lowfd; fd < 1024; fd++)
-        close(fd);
-}
-
-/* Waits for pid up to timeout_ms without spinning (pidfd where the kernel has it). */
-static int wait_bounded(pid_t pid, int timeout_ms, int *status)
-{
-#ifdef SYS_pidfd_open
-    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pfd >= 0) {
-        struct pollfd p = { .fd = pfd, .events = POLLIN };
-        int n;
-        do
-            n = poll(&p, 1, timeout_ms);
-        while (n < 0 && errno == EINTR);
-        close(pfd);
-        if (n == 1)
-            return waitpid(pid, status, 0) == pid ? 0 : -1;
-        return -1;
-    }
-#endif
-    for (int waited = 0; waited < timeout_ms; waited += 10) {
-        if (waitpid(pid, status, WNOHANG) == pid)
-            return 0;
-        struct timespec ts = { 0, 10 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
-    return -1;
-}
 
 /* A write to a pipe whose reader is gone raises SIGPIPE; a library must not
  * change the process's handling of it, so it is blocked (and a pending one
@@ -67,29 +32,91 @@ static void write_quietly(int fd, const void *buf, size_t len)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-int wf_auth_run(const char *program, const char *credential, size_t len, int timeout_ms)
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+/* posix_spawn shares the parent's memory until exec (no page tables copied,
+ * which matters for a large process), and glibc 2.34 can close the other
+ * descriptors on the way. Returns the pid, or -1 with errno set. */
+static pid_t start_child(const char *program, int stdin_fd)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t dfl;
+    pid_t pid = -1;
+    char *const argv[] = { (char *)program, NULL };
+    char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -1;
+    if (posix_spawnattr_init(&attr) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    int rc = posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+    if (!rc)
+        rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (!rc)
+        rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (!rc)
+        rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (!rc)
+        rc = posix_spawnattr_setsigdefault(&attr, &dfl);
+    if (!rc)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    if (!rc)
+        rc = posix_spawn(&pid, program, &fa, &attr, argv, envp);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc) {
+        errno = rc;
+        return -1;
+    }
+    return pid;
+}
+#else
+static void close_from(int lowfd)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, lowfd, ~0u, 0) == 0)
+        return;
+#endif
+    for (int fd = lowfd; fd < 1024; fd++)
+        close(fd);
+}
+
+/* Without posix_spawn_file_actions_addclosefrom_np (musl, older glibc). */
+static pid_t start_child(const char *program, int stdin_fd)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(stdin_fd, 0);
+    if (devnull >= 0) {
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+    }
+    close_from(3);
+    signal(SIGPIPE, SIG_DFL);
+    char *const argv[] = { (char *)program, NULL };
+    char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+    execve(program, argv, envp);
+    _exit(127);
+}
+#endif
+
+pid_t wf_auth_spawn(const char *program, const char *credential, size_t len)
 {
     int in[2];
     if (!program || len > WF_MAX_CREDENTIAL || pipe2(in, O_CLOEXEC) != 0)
         return -1;
-    pid_t pid = fork();
+    pid_t pid = start_child(program, in[0]);
     if (pid < 0) {
+        int err = errno;
         close(in[0]);
         close(in[1]);
+        errno = err;
         return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(in[0], 0);
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        close_from(3);
-        char *const argv[] = { (char *)program, NULL };
-        char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        execve(program, argv, envp);
-        _exit(127);
     }
     close(in[0]);
     /* The credential fits the pipe buffer (WF_MAX_CREDENTIAL), so this never
@@ -97,14 +124,14 @@ int wf_auth_run(const char *program, const char *credential, size_t len, int tim
     if (len)
         write_quietly(in[1], credential, len);
     close(in[1]);
-    int status = 0;
-    if (wait_bounded(pid, timeout_ms, &status) != 0) {
-        wf_warn("authenticator %s did not finish within %d ms; refusing", program, timeout_ms);
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        return -1;
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    return pid;
+}
+
+/* ":1234": a colon and 1 to 5 digits. */
+static int port_ok(const char *p)
+{
+    size_t digits = strspn(p + 1, "0123456789");
+    return p[0] == ':' && digits >= 1 && digits <= 5 && p[1 + digits] == '\0';
 }
 
 /* Host header without its port names this service: an IP literal,
@@ -116,11 +143,20 @@ static int host_is_ours(const char *host, const char *vhost)
     if (len >= sizeof name)
         return 0;
     memcpy(name, host, len + 1);
-    if (name[0] == '[') /* [v6]:port */
-        return strchr(name, ']') != NULL;
+    if (name[0] == '[') { /* "[v6]" or "[v6]:port": the brackets must hold an IPv6 literal */
+        char *end = strchr(name, ']');
+        if (!end || (end[1] != '\0' && !port_ok(end + 1)))
+            return 0;
+        *end = '\0';
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, name + 1, &a6) == 1;
+    }
     char *colon = strrchr(name, ':');
-    if (colon)
+    if (colon) {
+        if (!port_ok(colon))
+            return 0;
         *colon = '\0';
+    }
     struct in_addr a4;
     return inet_pton(AF_INET, name, &a4) == 1 || strcasecmp(name, "localhost") == 0 ||
            (vhost && strcasecmp(name, vhost) == 0);

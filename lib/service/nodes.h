@@ -18,7 +18,12 @@ struct wf_node {
     char *name;              /* kept after unlink, for requests on open handles */
     int unlinked;            /* the name is gone: not findable, no child paths */
     unsigned listed;         /* provider generation + 1 that last listed it (0: none) */
-    int small_file;          /* last attributes: a regular file small enough to prefetch */
+    /* from the last attributes the provider sent: what a re-open after a
+     * resume compares against, and whether a read-only open may prefetch */
+    uint64_t size, pino;     /* pino: the provider's inode number (0: none reported) */
+    uint64_t mtime_sec;
+    uint32_t mtime_nsec;
+    int small_file;          /* a regular file small enough to prefetch */
     struct wf_node *by_name; /* hash chains */
     struct wf_node *by_ino;
 };

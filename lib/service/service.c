@@ -9,35 +9,51 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "auth.h"
+#include "docroot.h"
+#include "listener.h"
+#include "proto/wf_refusal.h"
 #include "service_int.h"
+#include "session.h"
 #include "util/wf_log.h"
 
 /* lws hands us at most this much per receive callback, and sends at most
  * this much per send(): see WF_TX_CHUNK. */
 #define WF_RX_CHUNK WF_TX_CHUNK
 #define WF_FUSE_BATCH 32              /* kernel requests handled per wakeup */
-#define WF_READAHEAD_KB 1024u
+#define WF_DOCROOT_INDEX "index.html"
 
-void wf_service_close_provider(struct wf_service *s, const char *why)
+/* The one way a provider connection ends here. on_purpose: the session
+ * ends with it; else it is held for a resume. why (when we close it):
+ * logged, and the connection is closed. */
+static void detach_provider(struct wf_service *s, bool on_purpose, const char *why)
 {
-    if (!s->attached)
+    struct lws *wsi = s->provider;
+    if (!wsi)
         return;
-    wf_warn("closing provider connection: %s", why);
-    struct lws *wsi = s->conn.wsi;
-    s->attached = false;
-    s->ready = false;
-    wf_provider_lost(s);
+    if (why)
+        wf_warn("closing provider connection: %s", why);
+    s->provider = NULL;
+    wf_session_connection_gone(s, on_purpose); /* before the queue goes: held requests keep their bytes */
     wf_conn_cleanup(&s->conn);
-    if (wsi) {
-        lws_set_wsi_user(wsi, NULL); /* its later callbacks no longer concern us */
+    lws_set_wsi_user(wsi, NULL); /* its later callbacks no longer concern us */
+    if (why)
         lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-    }
+}
+
+static bool is_current(const struct wf_service *s, const struct lws *wsi)
+{
+    return wsi && s->provider == wsi;
+}
+
+static void provider_stalled(struct wf_service *s)
+{
+    detach_provider(s, false, "provider stopped answering");
 }
 
 /* Copies header NAME ("X-Auth-Token", "Authorization", ...) into buf; returns
@@ -81,45 +97,87 @@ static int check_origin(struct wf_service *s, struct lws *wsi)
     if (origin[0] && wf_origin_allowed(origin, host, s->cfg.cert_path != NULL, s->cfg.vhost,
                                        s->cfg.allowed_origins, s->cfg.allowed_origin_count))
         return 0;
-    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", origin);
+    char shown[256]; /* the origin is peer text */
+    wf_log_escape(origin, strlen(origin), shown, sizeof shown);
+    wf_warn("refusing provider from origin '%s' (not this service's origin; see --wf-allow-origin)", shown);
     return -1;
 }
 
-/* Handshake: one provider at a time, browser origins checked, and the token
- * checked when it comes in the configured header. */
-static int admit(struct wf_service *s, struct lws *wsi)
+/* The provider connection is wsi from now on: a session begins or resumes. */
+static void attach_provider(struct wf_service *s, struct lws *wsi)
 {
-    s->handshake_authenticated = NULL;
-    if (s->attached) {
-        wf_warn("refusing a second provider: one is already attached");
-        return -1;
-    }
-    if (check_origin(s, wsi) != 0)
-        return -1;
-    if (!s->cfg.authenticator || !s->cfg.auth_header)
-        return 0;
-    char token[WF_MAX_CREDENTIAL + 1];
-    int n = copy_header(wsi, s->cfg.auth_header, token, sizeof token);
-    if (n < 0)
-        return 0; /* header absent: getcreds after the handshake */
-    if (wf_auth_run(s->cfg.authenticator, token, (size_t)n, WF_AUTH_TIMEOUT_MS) != 0) {
-        wf_warn("refusing provider: token in %s rejected", s->cfg.auth_header);
-        return -1;
-    }
-    s->handshake_authenticated = wsi;
-    return 0;
+    char peer[64] = "?";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    wf_conn_init(&s->conn, wsi);
+    lws_set_wsi_user(wsi, s);
+    s->provider = wsi;
+    s->closed_on_purpose = false;
+    s->connected_at = time(NULL);
+    s->bytes_read = s->bytes_written = 0;
+    wf_listener_admitted(s->listener, wsi);
+    wf_session_connected(s);
+    wf_info("provider connected from %s", peer);
+    wf_session_begin(s);
 }
 
-static void getcreds_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+/* The authenticator accepted wsi (admission.c). */
+static enum wf_refusal provider_admitted(void *ud, struct lws *wsi)
 {
-    wf_op_free(op);
-    if (resp && wf_auth_run(s->cfg.authenticator, resp->path2.data, resp->path2.len,
-                            WF_AUTH_TIMEOUT_MS) == 0) {
-        s->ready = true;
-        wf_info("provider authenticated");
-        return;
+    struct wf_service *s = ud;
+    if (s->provider)
+        return WF_REFUSE_BUSY; /* another one got in first */
+    attach_provider(s, wsi);
+    return WF_REFUSE_NONE;
+}
+
+/* Handshake, before the 101: one provider at a time, browser origins
+ * checked; with an authenticator, admission.c registers the connection
+ * (and its header token) or refuses it cheaply. Nothing here waits. */
+static enum wf_refusal admit(struct wf_service *s, struct lws *wsi)
+{
+    if (s->provider) {
+        wf_debug("refusing a second provider: one is already attached");
+        return WF_REFUSE_BUSY;
     }
-    wf_service_close_provider(s, resp ? "credentials rejected" : "no credentials");
+    if (check_origin(s, wsi) != 0)
+        return WF_REFUSE_ORIGIN;
+    if (!s->adm)
+        return WF_REFUSE_NONE;
+    char token[WF_MAX_CREDENTIAL + 1];
+    int n = s->cfg.auth_header ? copy_header(wsi, s->cfg.auth_header, token, sizeof token) : -1;
+    return wf_admission_filter(s->adm, wsi, n < 0 ? NULL : token, n < 0 ? 0 : (size_t)n);
+}
+
+/* Refuses a handshake with the HTTP status of r. */
+static int refuse_handshake(struct lws *wsi, enum wf_refusal r)
+{
+    lws_return_http_status(wsi, (unsigned)wf_refusal_http_status(r), wf_refusal_text(r));
+    return -1; /* lws closes the connection after the answer */
+}
+
+/* A close frame's status code (RFC 6455: two bytes, big-endian), 0 if none. */
+static int close_code(const void *in, size_t len)
+{
+    const unsigned char *p = in;
+    return len >= 2 ? p[0] << 8 | p[1] : 0;
+}
+
+/* The handshake is complete: the connection waits for admission, or is the
+ * provider at once when no authenticator is configured. */
+static int on_established(struct wf_service *s, struct lws *wsi)
+{
+    if (s->adm) {
+        if (!wf_admission_owns(s->adm, wsi))
+            return -1;
+        wf_admission_established(s->adm, wsi);
+        return 0;
+    }
+    if (s->provider) {
+        lws_close_reason(wsi, (enum lws_close_status)WF_REFUSE_BUSY, NULL, 0);
+        return -1; /* two handshakes in one go: the first one won */
+    }
+    attach_provider(s, wsi);
+    return 0;
 }
 
 static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -127,65 +185,71 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
 {
     struct wf_service *s = lws_context_user(lws_get_context(wsi));
     switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+        if (!in || strcasecmp((const char *)in, "websocket") != 0)
+            return -1; /* h2c or anything else: not for us */
+        enum wf_refusal r = admit(s, wsi);
+        return r == WF_REFUSE_NONE ? 0 : refuse_handshake(wsi, r);
+    }
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return admit(s, wsi) == 0 ? 0 : 1;
-    case LWS_CALLBACK_ESTABLISHED: {
-        char peer[64] = "?";
-        bool ask = s->cfg.authenticator && s->handshake_authenticated != wsi;
-        struct wf_op *getcreds = ask ? wf_op_new(NULL) : NULL;
-        if (s->attached || (ask && !getcreds)) {
-            free(getcreds);
-            return -1; /* nothing is set up yet: just drop it */
-        }
-        lws_get_peer_simple(wsi, peer, sizeof peer);
-        wf_conn_init(&s->conn, wsi);
-        lws_set_wsi_user(wsi, s);
-        s->attached = true;
-        s->ready = !ask;
-        s->handshake_authenticated = NULL;
-        s->timeouts_in_row = 0;
-        wf_info("provider connected from %s%s", peer, s->ready ? "" : ", asking for credentials");
-        if (getcreds) {
-            struct wf_msg m = { .type = WF_GETCREDS };
-            wf_send(s, getcreds, &m, getcreds_done);
+        return 0; /* decided at LWS_CALLBACK_HTTP_CONFIRM_UPGRADE */
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION: /* a plain HTTP request: --wf-docroot */
+        if (s->cfg.docroot && in && !wf_docroot_allows(s->cfg.docroot, (const char *)in, WF_DOCROOT_INDEX)) {
+            wf_warn("refusing an HTTP request: a symlink leads outside --wf-docroot");
+            lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+            return 1;
         }
         return 0;
-    }
+    case LWS_CALLBACK_ESTABLISHED:
+        return on_established(s, wsi);
     case LWS_CALLBACK_RECEIVE: {
-        if (!user || !s->attached || s->conn.wsi != wsi)
+        if (wf_admission_owns(s->adm, wsi))
+            return wf_admission_on_receive(s->adm, wsi, in, len);
+        if (!user || !is_current(s, wsi))
             return -1;
         int rc = wf_conn_on_receive(&s->conn, in, len);
+        if (rc == 1 && wf_requests_receive(&s->requests, s->conn.rx, s->conn.rx_len) != 0)
+            rc = -1;
         if (rc < 0) {
-            wf_service_close_provider(s, "oversize or non-binary message");
+            detach_provider(s, true, "protocol violation");
             return -1;
         }
-        if (rc == 1) {
-            wf_dispatch_response(s, s->conn.rx, s->conn.rx_len);
-            if (!s->attached)
-                return -1; /* the response was bad enough to drop the provider */
+        if (rc == 1)
             wf_conn_rx_done(&s->conn);
-        }
-        return 0;
+        return is_current(s, wsi) ? 0 : -1;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        if (!user || !s->attached || s->conn.wsi != wsi)
+        if (wf_admission_owns(s->adm, wsi))
+            return wf_admission_on_writable(s->adm, wsi);
+        if (!user || !is_current(s, wsi))
             return 0;
         if (wf_conn_on_writable(&s->conn) != 0) {
-            wf_service_close_provider(s, "write failed");
+            detach_provider(s, false, "write failed");
             return -1;
+        }
+        return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (user && is_current(s, wsi)) {
+            int code = close_code(in, len);
+            s->closed_on_purpose = code == WF_CLOSE_NORMAL || code == WF_CLOSE_GOING_AWAY;
         }
         return 0;
     case LWS_CALLBACK_CLOSED:
-        if (user && s->attached && s->conn.wsi == wsi) {
-            wf_info("provider disconnected");
-            s->attached = false;
-            s->ready = false;
-            wf_conn_cleanup(&s->conn);
-            wf_provider_lost(s);
+        wf_admission_cancel(s->adm, wsi);
+        if (user && is_current(s, wsi)) {
+            wf_info("provider disconnected (%s) after %ld s: %llu bytes read, %llu bytes written",
+                    s->closed_on_purpose ? "closed on purpose" : "connection lost",
+                    (long)(time(NULL) - s->connected_at), (unsigned long long)s->bytes_read,
+                    (unsigned long long)s->bytes_written);
+            detach_provider(s, s->closed_on_purpose, NULL);
         }
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         return 0;
+    case LWS_CALLBACK_WSI_DESTROY: /* every connection's last word, also unadmitted ones */
+        wf_admission_cancel(s->adm, wsi);
+        wf_listener_forget(s->listener, wsi);
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -230,81 +294,10 @@ static const struct lws_protocols protocols[] = {
     /* first: also chosen when a provider names no subprotocol */
     { WF_PROTOCOL_NAME, on_provider_event, 0, WF_RX_CHUNK, 0, NULL, 0 },
     { "wf-fuse", on_fuse_event, 0, 0, 0, NULL, 0 },
+    { WF_LISTEN_PROTOCOL, wf_listener_callback, 0, 0, 0, NULL, 0 },
+    { WF_ADMISSION_PROTOCOL, wf_admission_callback, 0, 0, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
-
-/* The kernel reads ahead only 128 KiB on a FUSE mount by default, so a
- * sequential read arrives as 128 KiB requests. A larger window (up to the
- * 512 KiB request size agreed in init) means fewer, larger requests. The
- * window lives in the mount's bdi; its device number comes from
- * /proc/self/mountinfo (a stat of the mountpoint would ask this very loop).
- * Best effort: needs root, and is skipped quietly otherwise. */
-static void widen_readahead(lws_sorted_usec_list_t *sul)
-{
-    struct wf_service *s = lws_container_of(sul, struct wf_service, readahead_sul);
-    FILE *f = fopen("/proc/self/mountinfo", "r");
-    char line[4096], dev[32] = "";
-    while (f && fgets(line, sizeof line, f)) {
-        char mnt[PATH_MAX], mdev[32];
-        if (sscanf(line, "%*d %*d %31s %*s %4095s", mdev, mnt) == 2 && strcmp(mnt, s->mountpoint) == 0)
-            snprintf(dev, sizeof dev, "%s", mdev); /* the last match is the newest mount */
-    }
-    if (f)
-        fclose(f);
-    char path[96];
-    snprintf(path, sizeof path, "/sys/class/bdi/%s/read_ahead_kb", dev);
-    FILE *ra = dev[0] ? fopen(path, "w") : NULL;
-    if (ra) {
-        fprintf(ra, "%u\n", WF_READAHEAD_KB);
-        fclose(ra);
-    }
-}
-
-/* Called from FUSE init; the kernel applies its settings only after the
- * reply, so what depends on them runs from the loop right after. */
-void wf_service_initialized(struct wf_service *s)
-{
-    lws_sul_schedule(s->ctx, 0, &s->readahead_sul, widen_readahead, 1);
-}
-
-/* A mountpoint left behind by a killed service answers ENOTCONN: detach it. */
-static void clear_stale_mount(const char *mountpoint)
-{
-    struct stat st;
-    if (stat(mountpoint, &st) == 0 || errno != ENOTCONN)
-        return;
-    wf_warn("%s is a stale mount of a dead process; unmounting it", mountpoint);
-    if (umount2(mountpoint, MNT_DETACH) != 0)
-        wf_warn("could not unmount stale %s: %s", mountpoint, strerror(errno));
-}
-
-static int mount_fuse(struct wf_service *s)
-{
-    const struct wf_service_config *c = &s->cfg;
-    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-    int ok = fuse_opt_add_arg(&args, c->fuse_argc > 0 ? c->fuse_argv[0] : "webfuse") == 0;
-    for (int i = 1; ok && i < c->fuse_argc; i++)
-        ok = fuse_opt_add_arg(&args, c->fuse_argv[i]) == 0;
-    /* The kernel checks permissions from the provider's modes and owners. */
-    ok = ok && fuse_opt_add_arg(&args, "-odefault_permissions,fsname=webfuse,subtype=webfuse") == 0;
-    if (!ok) {
-        fuse_opt_free_args(&args);
-        return -1;
-    }
-    s->se = fuse_session_new(&args, &wf_fs_ops, sizeof wf_fs_ops, s);
-    fuse_opt_free_args(&args);
-    if (!s->se)
-        return -1;
-    clear_stale_mount(s->mountpoint);
-    if (fuse_session_mount(s->se, s->mountpoint) != 0) {
-        fuse_session_destroy(s->se);
-        s->se = NULL;
-        return -1;
-    }
-    int fd = fuse_session_fd(s->se);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    return 0;
-}
 
 static int start_websockets(struct wf_service *s)
 {
@@ -318,11 +311,18 @@ static int start_websockets(struct wf_service *s)
         mount->mountpoint = "/";
         mount->mountpoint_len = 1;
         mount->origin = c->docroot;
-        mount->def = "index.html";
+        mount->def = WF_DOCROOT_INDEX;
         mount->origin_protocol = LWSMPRO_FILE;
         mount->extra_mimetypes = &mime_mjs;
     }
 
+#if !defined(LWS_WITH_TLS)
+    if (c->cert_path || c->key_path) {
+        wf_error("a certificate needs TLS, and libwebsockets was built without it");
+        free(mount);
+        return -1;
+    }
+#endif
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
@@ -334,18 +334,18 @@ static int start_websockets(struct wf_service *s)
         free(mount);
         return -1;
     }
-    info.port = c->port;
-    info.iface = c->bind_address;
     info.vhost_name = c->vhost ? c->vhost : "localhost";
     info.protocols = protocols;
     info.mounts = mount;
+#if defined(LWS_WITH_TLS)
     info.ssl_cert_filepath = c->cert_path;
     info.ssl_private_key_filepath = c->key_path;
-    s->vhost = lws_create_vhost(s->ctx, &info);
+#endif
+    s->vhost = wf_listener_create_vhost(s->listener, s->ctx, &info);
     s->http_mount = mount; /* lws keeps pointing at it */
     if (!s->vhost)
         return -1;
-    s->port = lws_get_vhost_listen_port(s->vhost);
+    wf_requests_init(&s->requests, s, s->ctx, c->timeout_secs, provider_stalled);
 
     /* lws closes what it adopts; libfuse closes its own descriptor. */
     lws_sock_file_fd_type fd;
@@ -370,20 +370,34 @@ struct wf_service *wf_service_create(const struct wf_service_config *config)
     s->attr_timeout = config->attr_timeout >= 0 ? config->attr_timeout : 1.0;
     s->entry_timeout = config->entry_timeout >= 0 ? config->entry_timeout : 1.0;
     s->negative_timeout = config->negative_timeout >= 0 ? config->negative_timeout : 0.0;
+    s->resume_timeout_secs = config->resume_timeout_secs < 0 ? 30 : config->resume_timeout_secs;
+    wf_session_init(s);
     s->mountpoint = strdup(config->mountpoint);
     s->cfg.mountpoint = s->mountpoint;
-    lws_set_log_level(wf_log_enabled(WF_LOG_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+    /* libwebsockets' own lines only at debug level, through our logger (an
+     * emitter the program installed before stays) */
+    lws_set_log_level(wf_log_enabled(WF_LOG_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
     if (!s->mountpoint || wf_nodes_init(&s->nodes) != 0) {
         wf_service_destroy(s);
         return NULL;
     }
-    if (mount_fuse(s) != 0) {
+    /* Listen before mounting: a provider started when the mount appears
+     * finds the port open (its connection waits in the backlog). */
+    wf_raise_fd_limit();
+    s->listener = wf_listener_open(config->bind_address, config->port);
+    s->adm = config->authenticator ? wf_admission_new(config->authenticator, provider_admitted, s) : NULL;
+    if (!s->listener || (config->authenticator && !s->adm)) {
+        wf_service_destroy(s);
+        return NULL;
+    }
+    s->port = wf_listener_port(s->listener);
+    if (wf_mount(s) != 0) {
         wf_error("cannot mount %s", s->mountpoint);
         wf_service_destroy(s);
         return NULL;
     }
     if (start_websockets(s) != 0) {
-        wf_error("cannot listen on port %d", config->port);
+        wf_error("cannot start the WebSocket server on port %d", s->port);
         wf_service_destroy(s);
         return NULL;
     }
@@ -419,18 +433,18 @@ void wf_service_destroy(struct wf_service *s)
 {
     if (!s)
         return;
-    if (s->attached) {
-        s->attached = false;
-        wf_provider_lost(s);
-        wf_conn_cleanup(&s->conn);
-    }
+    detach_provider(s, true, NULL);
+    wf_session_cleanup(s); /* fails what is held, before the files it points at go */
+    /* admission first: it kills its authenticator and lets go of its timer
+     * while the context still exists; the listener is asked about closing
+     * connections until the context is gone */
+    wf_admission_destroy(s->adm);
+    s->adm = NULL;
     if (s->ctx)
         lws_context_destroy(s->ctx);
-    if (s->se) {
-        fuse_session_unmount(s->se);
-        fuse_session_destroy(s->se);
-    }
-    wf_free_open_items(s); /* the kernel sends no release for what was open at unmount */
+    wf_listener_destroy(s->listener);
+    wf_unmount(s);
+    wf_open_free_all(s); /* the kernel sends no release for what was open at unmount */
     free(s->fbuf.mem);
     wf_nodes_cleanup(&s->nodes);
     free(s->http_mount);

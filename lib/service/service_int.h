@@ -1,5 +1,6 @@
-/* Service internals shared by the FUSE side (fs_ops.c), the request table
- * (requests.c) and the WebSocket side (service.c). */
+/* The service's state, shared by the loop (service.c), the session
+ * (session.c) and the FUSE operations (fs_*.c). Dependencies run one way:
+ * service.c -> session.c -> fs_*.c / open_files.c -> requests.c -> wf_conn. */
 #ifndef WF_SERVICE_INT_H
 #define WF_SERVICE_INT_H
 
@@ -8,68 +9,23 @@
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "nodes.h"
-#include "proto/wf_msg.h"
+#include "open_files.h"
+#include "requests.h"
 #include "transport/wf_conn.h"
 #include "webfuse/service.h"
 
-struct wf_service;
-struct wf_op;
-struct wf_prefetch;
-
-/* Called once per protocol request: resp is the decoded response, or NULL
- * with err < 0 (timeout, provider gone, bad response). For a response,
- * err holds its result translated to a host value (negated errno or >= 0). */
-typedef void (*wf_op_done)(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err);
-
-/* Open files and directories are linked into the service, so what the
- * kernel still holds at unmount (it sends no release then) is freed too. */
-struct wf_open {
-    struct wf_open *prev, *next;
-    bool is_dir;
+/* A session is the time files stay open on a provider. A lost connection
+ * does not end it at once: requests are held for the grace period, and a
+ * provider admitted within it resumes the session (see session.c). */
+enum wf_session_state {
+    WF_SESSION_NONE,     /* no provider: the mount shows an empty root */
+    WF_SESSION_ACTIVE,   /* a provider answers */
+    WF_SESSION_HOLDING,  /* provider lost: requests wait for the next one */
+    WF_SESSION_RESUMING, /* a new provider re-opens the open files, then gets the held requests */
 };
-
-struct wf_dir {
-    struct wf_open link; /* first member */
-    char *names;           /* NUL-separated */
-    struct wf_attr *attrs; /* one per name when the provider sent them (readdir extension) */
-    size_t count;
-    bool loaded;
-};
-
-/* An open file: the provider's handle and the connection it belongs to, so a
- * handle never reaches a later provider. */
-struct wf_file {
-    struct wf_open link; /* first member */
-    uint64_t handle;
-    unsigned generation;
-    fuse_ino_t ino;
-    struct wf_prefetch *pf; /* read sent with the open, for the first read */
-};
-
-/* One FUSE operation in flight; may take several protocol requests. */
-struct wf_op {
-    fuse_req_t req;
-    uint32_t id;
-    uint8_t type;
-    wf_op_done done;
-    lws_usec_t deadline;
-    struct wf_op *hash_next, *prev, *next; /* by id; by deadline */
-    /* context of the operation */
-    fuse_ino_t ino, parent;
-    char *name;
-    struct fuse_file_info fi;
-    struct stat attr;
-    int to_set, step;
-    uint64_t handle;
-    size_t size;
-    off_t off;
-    struct wf_dir *dir;
-    struct wf_prefetch *pf;
-};
-
-#define WF_OP_BUCKETS 1024u
 
 struct wf_service {
     struct wf_service_config cfg;
@@ -80,45 +36,46 @@ struct wf_service {
     struct lws_vhost *vhost;
     struct lws *fuse_wsi;
     struct lws_http_mount *http_mount;
+    struct wf_listener *listener; /* listener.c */
+    struct wf_admission *adm;     /* admission.c; NULL without an authenticator */
     int port;
     volatile sig_atomic_t stop;
     time_t started;
+    lws_sorted_usec_list_t readahead_sul; /* runs once after FUSE init */
 
     struct wf_nodes nodes;
     struct wf_open open_items; /* list head: open files and directories */
     double attr_timeout, entry_timeout, negative_timeout;
+    uid_t root_uid;            /* owner of the provided tree's root (idmap=user) */
+    gid_t root_gid;
+    bool root_owner_known;
 
-    /* the attached provider, if any */
+    /* the provider connection (service.c) */
     struct wf_conn conn;
-    bool attached;   /* connection open */
-    bool ready;      /* authenticated: filesystem requests may flow */
-    unsigned generation;
-    unsigned timeouts_in_row;
-    struct lws *handshake_authenticated; /* token accepted in the header */
+    struct lws *provider;        /* its wsi while connected, else NULL */
+    bool closed_on_purpose;      /* it sent a normal close frame */
+    time_t connected_at;
+    uint64_t bytes_read, bytes_written; /* file data it served on this connection */
 
-    /* outstanding requests */
-    struct wf_op *ops[WF_OP_BUCKETS];
-    struct wf_op *oldest, *newest;
-    uint32_t next_id;
-    lws_sorted_usec_list_t timeout_sul;
-    lws_sorted_usec_list_t readahead_sul; /* runs once after FUSE init */
+    /* the session (session.c) */
+    enum wf_session_state state;
+    unsigned generation;      /* sessions ended so far: tags directory listings */
+    unsigned resume_epoch;    /* resumes so far: late re-open answers are ignored */
+    size_t reopen_pending;
+    int resume_timeout_secs;
+    lws_sorted_usec_list_t grace_sul;
+
+    struct wf_requests requests;
+    size_t write_behind_bytes; /* written data answered but not yet confirmed by the provider */
 };
-
-/* requests.c */
-struct wf_op *wf_op_new(fuse_req_t req);
-void wf_op_free(struct wf_op *op);
-/* Sends m for op (m->id assigned here). On failure op->done runs with the error. */
-void wf_send(struct wf_service *s, struct wf_op *op, struct wf_msg *m, wf_op_done done);
-void wf_dispatch_response(struct wf_service *s, const uint8_t *buf, size_t len);
-void wf_fail_all(struct wf_service *s, int err);
 
 /* fs_ops.c */
 extern const struct fuse_lowlevel_ops wf_fs_ops;
-void wf_free_open_items(struct wf_service *s);
-void wf_service_initialized(struct wf_service *s);
-void wf_provider_lost(struct wf_service *s);
 
-/* service.c */
-void wf_service_close_provider(struct wf_service *s, const char *why);
+/* mount.c: the FUSE mount itself */
+int wf_mount(struct wf_service *s);
+void wf_unmount(struct wf_service *s);
+/* After FUSE init (the kernel applies its settings only after the reply). */
+void wf_mount_initialized(struct wf_service *s);
 
 #endif

@@ -20,7 +20,7 @@ void wf_conn_cleanup(struct wf_conn *c)
     struct wf_outmsg *m = c->head;
     while (m) {
         struct wf_outmsg *next = m->next;
-        free(m);
+        wf_outmsg_unref(m);
         m = next;
     }
     free(c->rx);
@@ -33,6 +33,29 @@ struct wf_outmsg *wf_outmsg_new(size_t cap)
     if (m) {
         m->next = NULL;
         m->len = 0;
+        m->refs = 1;
+    }
+    return m;
+}
+
+void wf_outmsg_ref(struct wf_outmsg *m)
+{
+    m->refs++;
+}
+
+void wf_outmsg_unref(struct wf_outmsg *m)
+{
+    if (m && --m->refs == 0)
+        free(m);
+}
+
+struct wf_outmsg *wf_outmsg_encode(const struct wf_msg *msg)
+{
+    size_t size = wf_encoded_size(msg);
+    struct wf_outmsg *m = size ? wf_outmsg_new(size) : NULL;
+    if (m && (m->len = wf_encode(msg, wf_outmsg_payload(m), size)) == 0) {
+        wf_outmsg_unref(m);
+        m = NULL;
     }
     return m;
 }
@@ -57,17 +80,9 @@ void wf_conn_queue(struct wf_conn *c, struct wf_outmsg *m)
 
 int wf_conn_send(struct wf_conn *c, const struct wf_msg *msg)
 {
-    size_t size = wf_encoded_size(msg);
-    if (size == 0)
-        return -1;
-    struct wf_outmsg *m = wf_outmsg_new(size);
+    struct wf_outmsg *m = wf_outmsg_encode(msg);
     if (!m)
         return -1;
-    m->len = wf_encode(msg, wf_outmsg_payload(m), size);
-    if (m->len == 0) {
-        free(m);
-        return -1;
-    }
     wf_conn_queue(c, m);
     return 0;
 }
@@ -81,13 +96,17 @@ int wf_conn_on_writable(struct wf_conn *c)
      * writable callback: lws sends at most that much per send() and would
      * otherwise copy the rest of the message into a buffer of its own. lws
      * writes each fragment's header into the LWS_PRE bytes before it, which
-     * belong to the fragment already sent. */
+     * belong to the fragment already sent: they are put back afterwards (lws
+     * has copied or sent the fragment by then), so the message stays whole. */
     size_t left = m->len - c->tx_off;
     size_t n = left > WF_TX_CHUNK ? WF_TX_CHUNK : left;
     int flags = c->tx_off == 0 ? LWS_WRITE_BINARY : LWS_WRITE_CONTINUATION;
     if (n < left)
         flags |= LWS_WRITE_NO_FIN;
-    int w = lws_write(c->wsi, wf_outmsg_payload(m) + c->tx_off, n, (enum lws_write_protocol)flags);
+    uint8_t *frag = wf_outmsg_payload(m) + c->tx_off, saved[LWS_PRE];
+    memcpy(saved, frag - LWS_PRE, LWS_PRE);
+    int w = lws_write(c->wsi, frag, n, (enum lws_write_protocol)flags);
+    memcpy(frag - LWS_PRE, saved, LWS_PRE);
     if (w < 0 || (size_t)w < n)
         return -1;
     c->tx_off += n;
@@ -97,7 +116,7 @@ int wf_conn_on_writable(struct wf_conn *c)
         if (!c->head)
             c->tail = NULL;
         c->queued_bytes -= m->len;
-        free(m);
+        wf_outmsg_unref(m);
     }
     if (c->head)
         lws_callback_on_writable(c->wsi);
@@ -114,13 +133,16 @@ int wf_conn_on_receive(struct wf_conn *c, const void *in, size_t len)
         return -1;
     size_t need = c->rx_len + len;
     if (need > c->rx_cap) {
-        /* Grow for what arrived plus what lws says remains of this frame, but
-         * at most double each time: a frame length is only a claim until its
-         * bytes arrive. */
+        /* Grow for what arrived plus what lws says remains of this frame,
+         * but a frame length is only a claim until its bytes arrive, so by at
+         * most one more chunk or the size already held. And at least double:
+         * a message in many small frames then costs log(n) reallocations. */
         size_t want = need + lws_remaining_packet_payload(c->wsi);
         size_t most = need + (c->rx_cap > WF_TX_CHUNK ? c->rx_cap : WF_TX_CHUNK);
         if (want > most)
             want = most;
+        if (want < 2 * c->rx_cap)
+            want = 2 * c->rx_cap;
         if (want > WF_MAX_MESSAGE_SIZE)
             want = WF_MAX_MESSAGE_SIZE;
         if (want < 4096)

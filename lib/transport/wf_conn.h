@@ -14,6 +14,7 @@ struct wf_msg;
 struct wf_outmsg {
     struct wf_outmsg *next;
     size_t len;    /* payload bytes */
+    unsigned refs; /* the queue holds one while it is queued; a sender may keep another */
     uint8_t buf[]; /* LWS_PRE bytes of headroom, then the payload */
 };
 
@@ -34,11 +35,19 @@ void wf_conn_init(struct wf_conn *c, struct lws *wsi);
 /* Frees buffers and drops queued messages. */
 void wf_conn_cleanup(struct wf_conn *c);
 
-/* A message buffer for cap payload bytes; write at wf_outmsg_payload(). */
+/* A message buffer for cap payload bytes (one reference); write at
+ * wf_outmsg_payload(). Sending leaves the payload bytes as they were, so a
+ * kept message can be sent again. */
 struct wf_outmsg *wf_outmsg_new(size_t cap);
 uint8_t *wf_outmsg_payload(struct wf_outmsg *m);
+/* msg encoded into a new message, or NULL (no memory, not encodable). */
+struct wf_outmsg *wf_outmsg_encode(const struct wf_msg *msg);
+void wf_outmsg_ref(struct wf_outmsg *m);
+/* Drops one reference; the last frees m. NULL is allowed. */
+void wf_outmsg_unref(struct wf_outmsg *m);
 
-/* Queues m (its len set) and asks lws for a writable callback. Takes ownership. */
+/* Queues m (its len set) and asks lws for a writable callback. Takes over
+ * one reference. */
 void wf_conn_queue(struct wf_conn *c, struct wf_outmsg *m);
 /* Encodes msg and queues it. Returns 0, or -1 if it cannot be encoded. */
 int wf_conn_send(struct wf_conn *c, const struct wf_msg *msg);

@@ -10,6 +10,14 @@
 static const char *log_ident = "webfuse";
 static enum wf_log_level log_max = WF_LOG_INFO;
 static int log_syslog;
+static wf_log_handler log_handler;
+static void *log_handler_ud;
+
+void wf_log_set_handler(wf_log_handler fn, void *ud)
+{
+    log_handler = fn;
+    log_handler_ud = ud;
+}
 
 void wf_log_setup(const char *ident, enum wf_log_level max_level, int use_syslog)
 {
@@ -42,8 +50,13 @@ void wf_log(enum wf_log_level level, const char *fmt, ...)
         clock_gettime(CLOCK_REALTIME, &ts);
         struct tm tm;
         localtime_r(&ts.tv_sec, &tm);
-        fprintf(stderr, "%02d:%02d:%02d.%03ld %s %s: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
-                ts.tv_nsec / 1000000, log_ident, names[level], line);
+        char out[1200];
+        snprintf(out, sizeof out, "%02d:%02d:%02d.%03ld %s %s: %s", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 ts.tv_nsec / 1000000, log_ident, names[level], line);
+        if (log_handler)
+            log_handler(log_handler_ud, level, out);
+        else
+            fprintf(stderr, "%s\n", out);
     }
     va_end(ap);
 }

@@ -90,6 +90,69 @@ def ws_handshake(port, headers=(), host=None, protocol="webfuse2", timeout=10.0)
     return status, elapsed
 
 
+def read_close_code(sock, timeout, data=b""):
+    """Reads server frames (after `data`, already received) until a close
+    frame; its code, or None at EOF or after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        while len(data) >= 2:
+            opcode, n = data[0] & 0x0f, data[1] & 0x7f
+            head = 2 + (2 if n == 126 else 8 if n == 127 else 0)
+            if len(data) < head:
+                break
+            if n >= 126:
+                n = int.from_bytes(data[2:head], "big")
+            if len(data) < head + n:
+                break
+            if opcode == 0x8:
+                return int.from_bytes(data[head:head + 2], "big") if n >= 2 else 1005
+            data = data[head + n:]
+        sock.settimeout(max(0.01, min(0.1, deadline - time.monotonic())))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return None
+
+
+def ws_verdict(svc, headers=(), timeout=10.0):
+    """A raw handshake carrying `headers`, and the service's verdict on it:
+    ("http", status) refused before the handshake completed, ("close", code)
+    refused after it with a WebSocket close code (proto/wf_refusal.h), or
+    ("admitted", None) once the service logs the provider as connected."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = ["GET / HTTP/1.1", "Host: 127.0.0.1:%d" % svc.port, "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13",
+             "Sec-WebSocket-Protocol: webfuse2"] + ["%s: %s" % kv for kv in headers]
+    connected_before = svc.log_text().count("provider connected from")
+    with socket.create_connection(("127.0.0.1", svc.port), timeout=timeout) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                return ("http", None)
+            data += chunk
+        head, rest = data.split(b"\r\n\r\n", 1)
+        status = int(head.split(b" ")[1])
+        if status != 101:
+            return ("http", status)
+        code = read_close_code(s, 0.05, rest)
+        deadline = time.monotonic() + timeout
+        while code is None and time.monotonic() < deadline:
+            if svc.log_text().count("provider connected from") > connected_before:
+                return ("admitted", None)
+            code = read_close_code(s, 0.1)
+        if code is not None:
+            return ("close", code)
+        raise h.HarnessError("no verdict on the handshake within %.1fs" % timeout)
+
+
 def populate(directory):
     with open(os.path.join(directory, "hello.txt"), "w") as f:
         f.write("hello from the provider\n")
@@ -166,8 +229,9 @@ class AuthTest(unittest.TestCase):
             self.assertEqual(h.call(f.read), "hello from the provider\n")
 
     def assert_refused(self, svc, prov, min_runs=2, expect_getcreds=True):
-        """The provider keeps trying (it reconnects); each attempt is refused
-        and the mount stays empty. Only getcreds ever reaches the provider."""
+        """The provider keeps trying (--keep-trying: a rejected token is a
+        permanent refusal otherwise); each attempt is refused and the mount
+        stays empty. Only getcreds ever reaches the provider."""
         def tried():
             self.assertEqual(svc.listdir(timeout=5), [], "mount shows files while refused")
             return len(self.auth_runs()) >= min_runs
@@ -204,8 +268,8 @@ class AuthTest(unittest.TestCase):
         copy_header() (lib/service/service.c) never finds it; the service
         treats the header as absent and falls back to getcreds."""
         svc = self.service(header="X-Auth-Token")
-        status, _ = ws_handshake(svc.port, [("X-Auth-Token", "wrong")])
-        self.assertNotEqual(status, 101, "a wrong X-Auth-Token was not refused at the handshake")
+        self.assertEqual(ws_verdict(svc, [("X-Auth-Token", "wrong")]), ("close", 4401),
+                         "a wrong X-Auth-Token was not refused")
         prov = self.provider(svc, TOKEN)
         self.assert_admitted(svc, prov)
         self.assertNotIn("getcreds", self.requests(prov),
@@ -214,12 +278,13 @@ class AuthTest(unittest.TestCase):
     def test_custom_header_checked_at_handshake(self):
         # a header name libwebsockets does not know itself
         svc = self.service(header="X-Webfuse-Token")
-        status, _ = ws_handshake(svc.port, [("X-Webfuse-Token", "wrong")])
-        self.assertNotEqual(status, 101, "a wrong token was accepted at the handshake")
+        self.assertEqual(ws_verdict(svc, [("X-Webfuse-Token", "wrong")]), ("close", 4401),
+                         "a wrong token was accepted")
         self.assertEqual(self.auth_runs(), ["wrong"])
         self.assertIn("rejected", svc.log_text())
-        status, _ = ws_handshake(svc.port, [("X-Webfuse-Token", TOKEN)])
-        self.assertEqual(status, 101, svc.log_tail())
+        # the first refusal costs no waiting: a mistyped token may be retried at once
+        self.assertEqual(ws_verdict(svc, [("X-Webfuse-Token", TOKEN)]), ("admitted", None),
+                         svc.log_tail())
         self.assertEqual(self.auth_runs(), ["wrong", TOKEN])
         self.wait_disconnected(svc)
         self.assertEqual(svc.listdir(), [])
@@ -235,13 +300,13 @@ class AuthTest(unittest.TestCase):
 
     def test_authorization_bearer_header(self):
         svc = self.service(header="Authorization")
-        status, _ = ws_handshake(svc.port, [("Authorization", "Bearer " + TOKEN)])
-        self.assertEqual(status, 101, svc.log_tail())
+        self.assertEqual(ws_verdict(svc, [("Authorization", "Bearer " + TOKEN)]),
+                         ("admitted", None), svc.log_tail())
         # the scheme is dropped: the authenticator sees the token alone
         self.assertEqual(self.auth_runs(), [TOKEN])
         self.wait_disconnected(svc)
-        status, _ = ws_handshake(svc.port, [("Authorization", "Bearer wrong")])
-        self.assertNotEqual(status, 101, "a wrong bearer token was accepted")
+        self.assertEqual(ws_verdict(svc, [("Authorization", "Bearer wrong")]), ("close", 4401),
+                         "a wrong bearer token was accepted")
         self.assertEqual(self.auth_runs(), [TOKEN, "wrong"])
         self.assertEqual(svc.listdir(), [])
 
@@ -249,7 +314,7 @@ class AuthTest(unittest.TestCase):
 
     def test_header_wrong_token_refused(self):
         svc = self.service(header="X-Auth-Token")
-        prov = self.provider(svc, "not-the-secret", wait=False)
+        prov = self.provider(svc, "not-the-secret", wait=False, extra=["--keep-trying"])
         # getcreds may come (see test_x_auth_token_checked_at_handshake), nothing else
         self.assert_refused(svc, prov, expect_getcreds=None)
         self.assertEqual(set(self.auth_runs()), {"not-the-secret"})
@@ -258,20 +323,20 @@ class AuthTest(unittest.TestCase):
     def test_header_missing_token_refused(self):
         # no header: the service falls back to getcreds, answered with ""
         svc = self.service(header="X-Auth-Token")
-        prov = self.provider(svc, None, wait=False)
+        prov = self.provider(svc, None, wait=False, extra=["--keep-trying"])
         self.assert_refused(svc, prov)
         self.assertEqual(set(self.auth_runs()), {""})
 
     def test_getcreds_wrong_token_refused(self):
         svc = self.service()
-        prov = self.provider(svc, "not-the-secret", wait=False)
+        prov = self.provider(svc, "not-the-secret", wait=False, extra=["--keep-trying"])
         self.assert_refused(svc, prov)
         self.assertEqual(set(self.auth_runs()), {"not-the-secret"})
         self.assertIn("credentials rejected", svc.log_text())
 
     def test_getcreds_missing_token_refused(self):
         svc = self.service()
-        prov = self.provider(svc, None, wait=False)
+        prov = self.provider(svc, None, wait=False, extra=["--keep-trying"])
         self.assert_refused(svc, prov)
         self.assertEqual(set(self.auth_runs()), {""})
 
@@ -283,8 +348,10 @@ class AuthTest(unittest.TestCase):
 
     def test_authenticator_timeout_header(self):
         svc = self.service(header="X-Webfuse-Token", script=self.hanging_authenticator())
-        status, elapsed = ws_handshake(svc.port, [("X-Webfuse-Token", TOKEN)], timeout=15)
-        self.assertNotEqual(status, 101, "admitted although the authenticator never answered")
+        start = time.monotonic()
+        verdict = ws_verdict(svc, [("X-Webfuse-Token", TOKEN)], timeout=15)
+        elapsed = time.monotonic() - start
+        self.assertEqual(verdict, ("close", 4408), "admitted although the authenticator never answered")
         self.assertLess(elapsed, 6.5, "refusal took %.1fs" % elapsed)
         self.assertEqual(self.auth_runs(), [TOKEN])
         self.assertIn("did not finish", svc.log_text())

@@ -88,10 +88,14 @@ class Install(unittest.TestCase):
         expected = [
             "bin/webfuse", "bin/webfuse_provider",
             "include/webfuse/api.h", "include/webfuse/provider.h", "include/webfuse/service.h",
-            "include/webfuse/localfs.h", "include/webfuse/log.h",
+            "include/webfuse/localfs.h", "include/webfuse/log.h", "include/webfuse/error.h",
             "share/man/man1/webfuse.1", "share/man/man1/webfuse_provider.1",
             "share/doc/webfuse/library.md",
             "share/doc/webfuse/examples/systemd/webfuse.service",
+            "lib/systemd/system/webfuse.service",
+            "share/doc/webfuse/examples/systemd/mnt-remote.mount",
+            "share/doc/webfuse/cli.md", "share/doc/webfuse/browser.md", "share/doc/webfuse/security.md",
+            "share/webfuse/web/index.html", "share/webfuse/web/webfuse/provider.js",
             "share/doc/webfuse/examples/authenticators/token-file.sh",
             "share/doc/webfuse/examples/authenticators/token-sha256.sh",
             "share/doc/webfuse/examples/c-provider/memfs_provider.c",
@@ -112,9 +116,11 @@ class Install(unittest.TestCase):
         if shutil.which("readelf"):
             dyn = run(["readelf", "-d", so + "." + version])
             self.assertIn("[libwebfuse.so.0]", dyn)  # SONAME
+        with open(os.path.join(self.root, "lib/systemd/system/webfuse.service")) as f:
+            self.assertIn("ExecStart=%s/bin/webfuse " % PREFIX, f.read())
         # no stray headers: only the public API is installed
         headers = sorted(os.listdir(os.path.join(self.root, "include", "webfuse")))
-        self.assertEqual(headers, ["api.h", "localfs.h", "log.h", "provider.h", "service.h"])
+        self.assertEqual(headers, ["api.h", "error.h", "localfs.h", "log.h", "provider.h", "service.h"])
 
     def test_pkg_config(self):
         with open(os.path.join(self.libdir, "pkgconfig", "webfuse.pc")) as f:

@@ -162,10 +162,18 @@ class TlsTest(unittest.TestCase):
                              wait=False)
         self.assert_certificate_error(prov, "mismatch")
 
-    def test_unrelated_ca_keeps_retrying_without_access(self):
+    def test_unrelated_ca_is_permanent(self):
+        """An untrusted certificate cannot change by trying again: the
+        provider gives up (status 1) without --keep-trying."""
         prov = self.provider(self.wss(), "-a", self.pem("other-ca.pem"), wait=False)
-        h.wait_until(lambda: len(CERT_ERROR.findall(prov.log_text())) >= 2, 15.0,
+        self.assert_certificate_error(prov, "issuer certificate")
+        self.assertEqual(prov.returncode, 1)
+
+    def test_unrelated_ca_keep_trying_without_access(self):
+        prov = self.provider(self.wss(), "-a", self.pem("other-ca.pem"), "--keep-trying", wait=False)
+        h.wait_until(lambda: len(re.findall("certificate was not accepted", prov.log_text())) >= 2, 15.0,
                      "repeated certificate errors", interval=0.2, logs=prov.logs)
+        self.assertTrue(prov.alive(), prov.logs())
         self.assertEqual(self.svc.listdir(), [])
         prov.stop()
         self.assertEqual(REQUEST_LINE.findall(prov.log_text()), [])

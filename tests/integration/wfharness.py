@@ -52,6 +52,7 @@ VERBOSE = os.environ.get("WF_TEST_VERBOSE", "") not in ("", "0")
 DEFAULT_WAIT = 10.0       # seconds for mounts, connections, listings
 CALL_TIMEOUT = 30.0       # seconds for a single filesystem call on the mount
 READY_MARKER = ".wf-harness-ready"
+SERVICE_READY = "waiting for a provider on port"  # logged once mounted and listening
 SANITIZER_CHECK = os.environ.get("WF_SANITIZER_CHECK", "1") not in ("", "0")
 # The first line of a sanitizer report (ASan, LSan, UBSan, TSan, MSan).
 SANITIZER_REPORT = re.compile(
@@ -382,8 +383,11 @@ class Service(_Program):
     name = "service"
 
     def __init__(self, port=None, timeout=None, options=(), extra_args=(), debug=False,
-                 sanitizer_check=True):
+                 sanitizer_check=True, resume_timeout=0):
         super().__init__()
+        # Tests of a provider going away expect the old behaviour (fail at
+        # once) unless they ask for a grace period.
+        self.resume_timeout = resume_timeout
         self.sanitizer_check = sanitizer_check
         self.port = port or free_port()
         self.timeout = timeout if timeout is not None else env_int("WF_TEST_SERVICE_TIMEOUT", 3)
@@ -401,8 +405,10 @@ class Service(_Program):
         if self.options:
             argv += ["-o", ",".join(self.options)]
         argv += ["--wf-port", str(self.port), "--wf-timeout", str(self.timeout)]
+        argv += ["--wf-resume-timeout", str(self.resume_timeout)]
         argv += self.extra_args
         argv.append(self.mountpoint)
+        ready_before = self.log_text().count(SERVICE_READY)
         self._spawn(argv)
 
         def mounted():
@@ -418,6 +424,11 @@ class Service(_Program):
         # and the WebSocket port must accept connections
         wait_until(lambda: self._port_open(), wait, "the service to listen on 127.0.0.1:%d"
                    % self.port, logs=self.log_tail)
+        # The port opens before the mount, and a stale mount on the mount
+        # point counts as mounted: the service says when both are its own.
+        if "--wf-syslog" not in self.extra_args:
+            wait_until(lambda: self.log_text().count(SERVICE_READY) > ready_before, wait,
+                       "the service to report it is ready", logs=self.log_tail)
         return self
 
     def _port_open(self):
@@ -490,7 +501,7 @@ class Provider(_Program):
     def start(self, wait=DEFAULT_WAIT, wait_for_content=True):
         argv = [PROVIDER_BIN, "-u", self.url, "-p", self.directory]
         if self.verbose:
-            argv.append("-v")
+            argv.append("-d")
         argv += self.extra_args
         self._spawn(argv)
         if wait_for_content and self.service is not None:

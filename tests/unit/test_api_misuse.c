@@ -33,6 +33,9 @@ static void test_provider_null(void **state)
     assert_int_equal(wf_provider_service(NULL, 0), WF_EINVAL);
     assert_int_equal(wf_provider_service(NULL, -1), WF_EINVAL);
     assert_int_equal(wf_provider_stop(NULL), WF_EINVAL);
+    struct wf_provider_status st;
+    assert_int_equal(wf_provider_get_status(NULL, &st), WF_EINVAL);
+    assert_int_equal(wf_provider_set_credentials_handler(NULL, NULL, NULL), WF_EINVAL);
     wf_provider_destroy(NULL);
 }
 
@@ -53,8 +56,16 @@ static void test_provider_double_stop(void **state)
     /* stopped while running (a few steps against a dead port, reconnecting) */
     p = wf_provider_create(&no_ops, NULL, &cfg);
     assert_non_null(p);
+    struct wf_provider_status st;
+    assert_int_equal(wf_provider_get_status(p, NULL), WF_EINVAL);
+    assert_int_equal(wf_provider_get_status(p, &st), WF_SUCCESS);
+    assert_int_equal(st.state, WF_PROVIDER_IDLE);
+    assert_string_equal(st.reason, "");
     for (int i = 0; i < 3; i++)
         assert_int_equal(wf_provider_service(p, 10), WF_SUCCESS);
+    assert_int_equal(wf_provider_get_status(p, &st), WF_SUCCESS);
+    assert_true(st.state == WF_PROVIDER_WAITING || st.state == WF_PROVIDER_CONNECTING);
+    assert_int_equal(st.connections, 0);
     assert_int_equal(wf_provider_stop(p), WF_SUCCESS);
     assert_int_equal(wf_provider_stop(p), WF_SUCCESS);
     assert_int_equal(wf_provider_run(p), WF_SUCCESS);

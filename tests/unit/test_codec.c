@@ -1,4 +1,5 @@
-/* webfuse2 codec: golden vectors (tests/vectors/golden.json) in both
+/* webfuse2 codec: golden vectors (tests/vectors/golden.json, turned into
+ * golden_vectors.h at build time by tests/vectors/golden_to_c.py) in both
  * directions, round trips with boundary values, truncation, limits. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,206 +14,7 @@
 #include "proto/wf_layout.h"
 #include "proto/wf_msg.h"
 
-/* ---- a tiny JSON reader for the fixed golden schema ------------------- */
-
-enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-
-struct jv {
-    enum jtype type;
-    char *str; /* J_STR (NUL-terminated, may not contain NUL), J_NUM text */
-    size_t len;
-    struct jv *kids; /* J_ARR / J_OBJ */
-    char **keys;     /* J_OBJ */
-    size_t n;
-};
-
-struct jp {
-    const char *p, *end;
-};
-
-static void jskip(struct jp *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-        j->p++;
-}
-
-static void jput_utf8(char *out, size_t *n, unsigned cp)
-{
-    if (cp < 0x80) {
-        out[(*n)++] = (char)cp;
-    } else if (cp < 0x800) {
-        out[(*n)++] = (char)(0xC0 | (cp >> 6));
-        out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-    } else {
-        out[(*n)++] = (char)(0xE0 | (cp >> 12));
-        out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-    }
-}
-
-static char *jstring(struct jp *j, size_t *len)
-{
-    assert_true(j->p < j->end && *j->p == '"');
-    j->p++;
-    char *out = malloc((size_t)(j->end - j->p) + 1);
-    size_t n = 0;
-    assert_non_null(out);
-    while (j->p < j->end && *j->p != '"') {
-        char c = *j->p++;
-        if (c != '\\') {
-            out[n++] = c;
-            continue;
-        }
-        assert_true(j->p < j->end);
-        c = *j->p++;
-        switch (c) {
-        case 'n': out[n++] = '\n'; break;
-        case 't': out[n++] = '\t'; break;
-        case 'r': out[n++] = '\r'; break;
-        case 'b': out[n++] = '\b'; break;
-        case 'f': out[n++] = '\f'; break;
-        case 'u': {
-            assert_true(j->end - j->p >= 4);
-            char hex[5] = { j->p[0], j->p[1], j->p[2], j->p[3], 0 };
-            j->p += 4;
-            jput_utf8(out, &n, (unsigned)strtoul(hex, NULL, 16));
-            break;
-        }
-        default: out[n++] = c; break; /* \" \\ \/ */
-        }
-    }
-    assert_true(j->p < j->end);
-    j->p++;
-    out[n] = 0;
-    *len = n;
-    return out;
-}
-
-static void jvalue(struct jp *j, struct jv *v)
-{
-    memset(v, 0, sizeof *v);
-    jskip(j);
-    assert_true(j->p < j->end);
-    if (*j->p == '{' || *j->p == '[') {
-        int obj = *j->p == '{';
-        char close = obj ? '}' : ']';
-        v->type = obj ? J_OBJ : J_ARR;
-        j->p++;
-        jskip(j);
-        if (j->p < j->end && *j->p == close) {
-            j->p++;
-            return;
-        }
-        for (;;) {
-            v->kids = realloc(v->kids, (v->n + 1) * sizeof *v->kids);
-            v->keys = realloc(v->keys, (v->n + 1) * sizeof *v->keys);
-            assert_non_null(v->kids);
-            assert_non_null(v->keys);
-            v->keys[v->n] = NULL;
-            if (obj) {
-                size_t kl;
-                jskip(j);
-                v->keys[v->n] = jstring(j, &kl);
-                jskip(j);
-                assert_true(j->p < j->end && *j->p == ':');
-                j->p++;
-            }
-            jvalue(j, &v->kids[v->n]);
-            v->n++;
-            jskip(j);
-            assert_true(j->p < j->end);
-            if (*j->p == ',') {
-                j->p++;
-                continue;
-            }
-            assert_int_equal(*j->p, close);
-            j->p++;
-            return;
-        }
-    }
-    if (*j->p == '"') {
-        v->type = J_STR;
-        v->str = jstring(j, &v->len);
-        return;
-    }
-    if (j->end - j->p >= 4 && !strncmp(j->p, "true", 4)) {
-        v->type = J_BOOL;
-        v->len = 1;
-        j->p += 4;
-        return;
-    }
-    if (j->end - j->p >= 5 && !strncmp(j->p, "false", 5)) {
-        v->type = J_BOOL;
-        j->p += 5;
-        return;
-    }
-    if (j->end - j->p >= 4 && !strncmp(j->p, "null", 4)) {
-        j->p += 4;
-        return;
-    }
-    const char *s = j->p;
-    while (j->p < j->end && strchr("-+0123456789.eE", *j->p))
-        j->p++;
-    assert_true(j->p > s);
-    v->type = J_NUM;
-    v->len = (size_t)(j->p - s);
-    v->str = malloc(v->len + 1);
-    assert_non_null(v->str);
-    memcpy(v->str, s, v->len);
-    v->str[v->len] = 0;
-}
-
-static const struct jv *jget(const struct jv *o, const char *key)
-{
-    for (size_t i = 0; o->type == J_OBJ && i < o->n; i++)
-        if (!strcmp(o->keys[i], key))
-            return &o->kids[i];
-    return NULL;
-}
-
-/* number, or u64 as a decimal string */
-static uint64_t jnum_u64(const struct jv *v)
-{
-    assert_true(v->type == J_NUM || v->type == J_STR);
-    assert_true(v->str[0] != '-');
-    return strtoull(v->str, NULL, 10);
-}
-
-static int64_t jnum_i64(const struct jv *v)
-{
-    assert_true(v->type == J_NUM);
-    return strtoll(v->str, NULL, 10);
-}
-
-static struct jv golden;
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    assert_true(n > 0);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static int load_golden(void **state)
-{
-    size_t len;
-    char *text = read_file(WF_SOURCE_DIR "/tests/vectors/golden.json", &len);
-    struct jp j = { text, text + len };
-    jvalue(&j, &golden);
-    assert_int_equal(golden.type, J_ARR);
-    assert_true(golden.n > 0);
-    free(text); /* the tree holds copies */
-    return 0;
-}
+#include "golden_vectors.h" /* generated from tests/vectors/golden.json */
 
 /* ---- hex -------------------------------------------------------------- */
 
@@ -240,94 +42,12 @@ static uint8_t *exact_copy(const uint8_t *src, size_t len)
     return p;
 }
 
-/* ---- msg from JSON ---------------------------------------------------- */
-
-static void jtime(const struct jv *v, struct wf_time *t)
-{
-    assert_non_null(v);
-    t->sec = jnum_u64(jget(v, "sec"));
-    t->nsec = (uint32_t)jnum_u64(jget(v, "nsec"));
-}
+/* ---- messages --------------------------------------------------------- */
 
 static void msg_init(struct wf_msg *m)
 {
     memset(m, 0, sizeof *m);
     m->handle = WF_NO_HANDLE;
-}
-
-static struct wf_str jstr(const struct jv *v)
-{
-    assert_int_equal(v->type, J_STR);
-    struct wf_str s = { v->str, (uint32_t)v->len };
-    return s;
-}
-
-static void msg_from_json(const struct jv *o, struct wf_msg *m)
-{
-    msg_init(m);
-    for (size_t i = 0; i < o->n; i++) {
-        const char *k = o->keys[i];
-        const struct jv *v = &o->kids[i];
-        if (!strcmp(k, "id")) m->id = (uint32_t)jnum_u64(v);
-        else if (!strcmp(k, "type")) m->type = (uint8_t)jnum_u64(v);
-        else if (!strcmp(k, "result")) m->result = (int32_t)jnum_i64(v);
-        else if (!strcmp(k, "path")) m->path = jstr(v);
-        else if (!strcmp(k, "path2")) m->path2 = jstr(v);
-        else if (!strcmp(k, "data_hex")) {
-            size_t n;
-            uint8_t *d = unhex(v->str, &n);
-            m->data.data = (const char *)d;
-            m->data.len = (uint32_t)n;
-        } else if (!strcmp(k, "names")) {
-            assert_int_equal(v->type, J_ARR);
-            struct wf_str *items = calloc(v->n + 1, sizeof *items);
-            assert_non_null(items);
-            for (size_t n = 0; n < v->n; n++)
-                items[n] = jstr(&v->kids[n]);
-            m->names.items = items;
-            m->names.count = (uint32_t)v->n;
-        }
-        else if (!strcmp(k, "mode")) m->mode = (uint32_t)jnum_u64(v);
-        else if (!strcmp(k, "uid")) m->uid = (uint32_t)jnum_u64(v);
-        else if (!strcmp(k, "gid")) m->gid = (uint32_t)jnum_u64(v);
-        else if (!strcmp(k, "length")) m->length = (uint32_t)jnum_u64(v);
-        else if (!strcmp(k, "flags")) m->flags = (int32_t)jnum_i64(v);
-        else if (!strcmp(k, "access")) m->access = (int8_t)jnum_i64(v);
-        else if (!strcmp(k, "rename_flags")) m->rename_flags = (uint8_t)jnum_u64(v);
-        else if (!strcmp(k, "datasync")) m->datasync = (uint8_t)jnum_u64(v);
-        else if (!strcmp(k, "rdev")) m->rdev = jnum_u64(v);
-        else if (!strcmp(k, "size")) m->size = jnum_u64(v);
-        else if (!strcmp(k, "offset")) m->offset = jnum_u64(v);
-        else if (!strcmp(k, "handle")) m->handle = jnum_u64(v);
-        else if (!strcmp(k, "atime")) jtime(v, &m->atime);
-        else if (!strcmp(k, "mtime")) jtime(v, &m->mtime);
-        else if (!strcmp(k, "attr")) {
-            struct wf_attr *a = &m->attr;
-            a->ino = jnum_u64(jget(v, "ino"));
-            a->nlink = jnum_u64(jget(v, "nlink"));
-            a->mode = (uint32_t)jnum_u64(jget(v, "mode"));
-            a->uid = (uint32_t)jnum_u64(jget(v, "uid"));
-            a->gid = (uint32_t)jnum_u64(jget(v, "gid"));
-            a->rdev = jnum_u64(jget(v, "rdev"));
-            a->size = jnum_u64(jget(v, "size"));
-            a->blocks = jnum_u64(jget(v, "blocks"));
-            jtime(jget(v, "atime"), &a->atime);
-            jtime(jget(v, "mtime"), &a->mtime);
-            jtime(jget(v, "ctime"), &a->ctime);
-        } else if (!strcmp(k, "statfs")) {
-            struct wf_statfs *s = &m->statfs;
-            s->bsize = jnum_u64(jget(v, "bsize"));
-            s->frsize = jnum_u64(jget(v, "frsize"));
-            s->blocks = jnum_u64(jget(v, "blocks"));
-            s->bfree = jnum_u64(jget(v, "bfree"));
-            s->bavail = jnum_u64(jget(v, "bavail"));
-            s->files = jnum_u64(jget(v, "files"));
-            s->ffree = jnum_u64(jget(v, "ffree"));
-            s->namemax = jnum_u64(jget(v, "namemax"));
-        } else {
-            fail_msg("unknown msg key %s", k);
-        }
-    }
 }
 
 /* ---- comparison ------------------------------------------------------- */
@@ -401,28 +121,26 @@ static void assert_msg_eq(const struct wf_msg *a, const struct wf_msg *b)
 
 /* ---- golden tests ----------------------------------------------------- */
 
-struct golden_vec {
+struct vec {
     const char *name;
-    uint8_t *bytes;
+    const uint8_t *bytes;
     size_t len;
     struct wf_msg msg;
 };
 
-static struct golden_vec *vecs;
+static struct vec vecs[GOLDEN_COUNT];
 static size_t nvecs;
 
 static int setup(void **state)
 {
-    load_golden(state);
-    vecs = calloc(golden.n, sizeof *vecs);
-    assert_non_null(vecs);
-    for (size_t i = 0; i < golden.n; i++) {
-        const struct jv *o = &golden.kids[i];
-        vecs[i].name = jget(o, "name")->str;
-        vecs[i].bytes = unhex(jget(o, "hex")->str, &vecs[i].len);
-        msg_from_json(jget(o, "msg"), &vecs[i].msg);
+    for (size_t i = 0; i < GOLDEN_COUNT; i++) {
+        vecs[i].name = golden_vecs[i].name;
+        vecs[i].bytes = golden_vecs[i].bytes;
+        vecs[i].len = golden_vecs[i].len;
+        msg_init(&vecs[i].msg);
+        golden_vecs[i].fill(&vecs[i].msg);
     }
-    nvecs = golden.n;
+    nvecs = GOLDEN_COUNT;
     return 0;
 }
 
@@ -463,7 +181,7 @@ static void test_golden_decode(void **state)
 static void test_golden_encode(void **state)
 {
     for (size_t i = 0; i < nvecs; i++) {
-        const struct golden_vec *v = &vecs[i];
+        const struct vec *v = &vecs[i];
         uint8_t *buf = malloc(v->len + 16);
         assert_non_null(buf);
         if (wf_encoded_size(&v->msg) != v->len)
@@ -496,7 +214,7 @@ static void test_golden_type_names(void **state)
 static void test_golden_truncations(void **state)
 {
     for (size_t i = 0; i < nvecs; i++) {
-        const struct golden_vec *v = &vecs[i];
+        const struct vec *v = &vecs[i];
         for (size_t len = 0; len < v->len; len++) {
             struct wf_msg m;
             uint8_t *buf = exact_copy(v->bytes, len);
@@ -518,7 +236,7 @@ static void test_golden_truncations(void **state)
 static void test_golden_trailing_bytes(void **state)
 {
     for (size_t i = 0; i < nvecs; i++) {
-        const struct golden_vec *v = &vecs[i];
+        const struct vec *v = &vecs[i];
         uint8_t *buf = malloc(v->len + 7);
         assert_non_null(buf);
         memcpy(buf, v->bytes, v->len);
@@ -539,7 +257,7 @@ static void test_golden_trailing_bytes(void **state)
 static void test_golden_reencode(void **state)
 {
     for (size_t i = 0; i < nvecs; i++) {
-        const struct golden_vec *v = &vecs[i];
+        const struct vec *v = &vecs[i];
         struct wf_msg m;
         if (wf_decode(v->bytes, v->len, &m) != WF_OK)
             continue;

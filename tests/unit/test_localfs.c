@@ -1,4 +1,6 @@
-/* localfs: operations on a temporary tree, confinement, read-only mode. */
+/* localfs: operations on a temporary tree, confinement, read-only mode; with
+ * openat2, with the walk forced by the test hook, and with openat2 answering
+ * ENOSYS at run time (a seccomp filter, as on kernels < 5.6 or qemu-user). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -8,12 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#if __has_include(<linux/seccomp.h>) && __has_include(<linux/filter.h>)
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#define HAVE_SECCOMP 1
+#endif
 
 #include <cmocka.h>
 
 #include "provider/localfs.h"
+#include "util/wf_compat.h"
 
 struct fixture {
     char base[64];    /* temp dir holding root/ and outside/ */
@@ -78,7 +89,8 @@ static int setup_mode(void **state, int read_only, int no_openat2)
     assert_non_null(f->fs);
     if (no_openat2)
         wf_localfs_disable_openat2(f->fs);
-    f->fallback = no_openat2;
+    /* without openat2 in the kernel the provider falls back by itself */
+    f->fallback = no_openat2 || !wf_localfs_openat2_available();
     f->ops = wf_localfs_ops();
     *state = f;
     return 0;
@@ -365,6 +377,30 @@ static void test_read_only(void **state)
     assert_int_equal(st.st_size, 5);
 }
 
+/* Makes openat2 answer ENOSYS in this process from now on. Returns 0, or -1
+ * where seccomp filters are not available (then the ENOSYS group skips). */
+static int deny_openat2(void)
+{
+#if defined(HAVE_SECCOMP) && defined(SYS_openat2)
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
+        return 0;
+#endif
+    return -1;
+}
+
+static void test_enosys_detected(void **state)
+{
+    (void)state;
+    assert_false(wf_localfs_openat2_available());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,5 +411,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_confinement, setup_fallback, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, setup_ro, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+    /* Last, as a seccomp filter cannot be removed: the provider must notice
+     * ENOSYS on its own and keep working (and confining) with the walk. */
+    const struct CMUnitTest enosys[] = {
+        cmocka_unit_test(test_enosys_detected),
+        cmocka_unit_test_setup_teardown(test_basic_ops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confinement, setup, teardown),
+    };
+    if (deny_openat2() < 0) {
+        printf("SKIP: openat2 ENOSYS group: no seccomp filter here\n");
+        return failed;
+    }
+    return failed + cmocka_run_group_tests_name("openat2_enosys", enosys, NULL, NULL);
 }
