@@ -348,6 +348,9 @@ async function main() {
         const um = await run('umount', [loopDir], { timeoutMs: 30000 });
         check(um.code === 0, 'squashfs image unmounted');
     }
+    // progress reaches the page at most four times a second
+    await page.waitForFunction(() => Number(document.querySelector('#files li[data-name="update.img"] progress')
+        .dataset.read) > 0, null, { timeout: 5000 }).catch(() => {});
     const imgRead = Number(await page.getAttribute('#files li[data-name="update.img"] progress', 'data-read'));
     check(imgRead > 0, `page shows progress for update.img (${imgRead} of ${imgSize})`);
 
