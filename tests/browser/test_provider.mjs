@@ -9,6 +9,7 @@
 //    flat, and reads across the 2 GiB and 4 GiB offsets of a 4.5 GiB file
 //  - refusal close codes (4401 permanent, 4409 retried) shown as sentences,
 //    with the code on a details line; Stop closes with code 1000
+//  - web/webfuse/example.html, the 20-line embedding example, works
 //  - a WebSocket cut in the middle of a read: the page reconnects and the
 //    read completes with the right hash. This needs the service to hold
 //    requests across a reconnect (issue 13, --wf-resume-timeout); it is
@@ -465,6 +466,23 @@ async function main() {
         check(r.stdout.split(' ')[0] === smallSha, 'in-page provider: right sha256');
         await p2.eval("document.getElementById('disconnect').click()");
         await p2.close();
+    }
+
+    step = 'the embedding example';
+    {
+        const p3 = await browser.newPage(`${origin}/webfuse/example.html`);
+        await p3.setFiles('#pick', [small]);
+        await sleep(300);
+        await p3.eval("document.getElementById('go').click()");
+        await inMount(mnt, 'small.bin');
+        const r = await run('sha256sum', [join(mnt, 'small.bin')], { timeoutMs: 60000 });
+        check(r.stdout.split(' ')[0] === smallSha, 'web/webfuse/example.html shares a file: right sha256');
+        const said = await p3.waitFor("document.getElementById('files').textContent.includes('done') && document.getElementById('files').textContent", 10000)
+            .catch((e) => String(e));
+        check(/The device is done/.test(said), `the example shows when the device is done ("${said}")`);
+        await p3.eval("document.getElementById('stop').click()");
+        await sleep(300);
+        await p3.close();
     }
 
     step = 'big files: 3 GiB whole, and reads across 2 GiB and 4 GiB';
