@@ -37,10 +37,12 @@ if [ -w /etc/fuse.conf ] && ! grep -q '^user_allow_other' /etc/fuse.conf; then
   echo user_allow_other >> /etc/fuse.conf
 fi
 
-# playwright-core drives the system chromium in the browser tests; it is a
-# project-local install (tests/browser/node_modules) and downloads no browser.
+# playwright-core drives the system chromium in the browser tests, typescript
+# type-checks web/webfuse (js.typecheck); a project-local install
+# (tests/browser/node_modules) that downloads no browser.
 if command -v npm >/dev/null 2>&1; then
-  if [ ! -d "$here/tests/browser/node_modules/playwright-core" ]; then
+  if [ ! -d "$here/tests/browser/node_modules/playwright-core" ] ||
+     [ ! -d "$here/tests/browser/node_modules/typescript" ]; then
     echo "deps: npm install in tests/browser"
     (cd "$here/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
       npm install --no-audit --no-fund --loglevel=error)

@@ -312,8 +312,8 @@ test('FilesFS: a removed file fails reads on open handles, vanishes from the lis
     const h = fs.open('/a.bin', 0);
     assert.equal((await fs.read('/a.bin', 4, 0, h)).length, 4);
     fs.remove('a.bin');
-    await assert.rejects(fs.read('/a.bin', 4, 0, h), (e) => e.errno === Errno.EIO);
-    await assert.rejects(fs.read('/a.bin', 4, 0, NO_HANDLE), (e) => e.errno === Errno.ENOENT);
+    await assert.rejects(async () => fs.read('/a.bin', 4, 0, h), (e) => e.errno === Errno.EIO);
+    await assert.rejects(async () => fs.read('/a.bin', 4, 0, NO_HANDLE), (e) => e.errno === Errno.ENOENT);
     assert.deepEqual(fs.readdir('/'), []);
     fs.release('/a.bin', h);
 });

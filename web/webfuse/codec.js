@@ -36,6 +36,7 @@ export const Errno = Object.freeze({
     ELOOP: 40, ENODATA: 61, EOVERFLOW: 75, EDESTADDRREQ: 89, ENOTSUP: 95,
     EDQUOT: 122,
 });
+/** @type {Set<number>} */
 const KNOWN_ERRNO = new Set(Object.values(Errno));
 
 // Positive errno -> a value the wire knows (unknown codes become EIO).
@@ -154,9 +155,12 @@ class Reader {
     i32(what) { this.need(4, what); const x = this.v.getInt32(this.pos); this.pos += 4; return x; }
     u64(what) {
         this.need(8, what);
-        const x = this.v.getBigUint64(this.pos);
+        const hi = this.v.getUint32(this.pos);
+        const lo = this.v.getUint32(this.pos + 4);
         this.pos += 8;
-        return x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x;
+        // No BigInt for the common case (offsets, handles below 2^53).
+        if (hi < 0x200000) return hi * 0x100000000 + lo;
+        return (BigInt(hi) << 32n) | BigInt(lo);
     }
     bytes(what) {
         const n = this.u32(what);
@@ -165,7 +169,19 @@ class Reader {
         this.pos += n;
         return out;
     }
-    string(what) { return utf8Decoder.decode(this.bytes(what)); }
+    string(what) {
+        const b = this.bytes(what);
+        // Short ASCII (paths, mostly): no TextDecoder call.
+        if (b.length <= 64) {
+            let s = '';
+            for (let i = 0; i < b.length; i++) {
+                if (b[i] >= 0x80) return utf8Decoder.decode(b);
+                s += String.fromCharCode(b[i]);
+            }
+            return s;
+        }
+        return utf8Decoder.decode(b);
+    }
     strings(what) {
         const count = this.u32(what);
         // Each string needs at least its 4-byte length: reject absurd counts early.
@@ -255,31 +271,63 @@ function u64Value(x, what) {
     return v;
 }
 
+// Writes into one growing buffer: no allocation per value (a read response
+// is one allocation of header + data, and one copy of the data).
 class Writer {
-    constructor() {
-        this.parts = [];
+    constructor(capacity = 64) {
+        /** @type {Uint8Array} */
+        this.b = new Uint8Array(capacity);
+        this.v = new DataView(this.b.buffer);
         this.len = 0;
+        this.scratch = false;
     }
-    push(bytes) {
-        this.parts.push(bytes);
-        this.len += bytes.length;
+    /** Writes into a caller's buffer (grown into a new one if too small). @param {Uint8Array} b */
+    use(b) {
+        this.b = b;
+        this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        this.scratch = true;
     }
-    fixed(n, fn) {
-        const b = new Uint8Array(n);
-        fn(new DataView(b.buffer));
-        this.push(b);
+    ensure(n) {
+        if (this.len + n <= this.b.length) return;
+        let cap = this.b.length * 2;
+        while (cap < this.len + n) cap *= 2;
+        const b = new Uint8Array(cap);
+        b.set(this.b.subarray(0, this.len));
+        this.b = b;
+        this.v = new DataView(b.buffer);
+        this.scratch = false;
     }
-    u8(x) { this.fixed(1, (v) => v.setUint8(0, Number(x ?? 0) & 0xff)); }
-    i8(x) { this.fixed(1, (v) => v.setInt8(0, Number(x ?? 0))); }
-    u32(x) { this.fixed(4, (v) => v.setUint32(0, Number(x ?? 0) >>> 0)); }
-    i32(x) { this.fixed(4, (v) => v.setInt32(0, Number(x ?? 0) | 0)); }
-    u64(x, what) { const b = u64Value(x, what); this.fixed(8, (v) => v.setBigUint64(0, b)); }
+    u8(x) { this.ensure(1); this.v.setUint8(this.len, Number(x ?? 0) & 0xff); this.len += 1; }
+    i8(x) { this.ensure(1); this.v.setInt8(this.len, Number(x ?? 0)); this.len += 1; }
+    u32(x) { this.ensure(4); this.v.setUint32(this.len, Number(x ?? 0) >>> 0); this.len += 4; }
+    i32(x) { this.ensure(4); this.v.setInt32(this.len, Number(x ?? 0) | 0); this.len += 4; }
+    u64(x, what) {
+        this.ensure(8);
+        if (typeof x === 'number' && x >= 0 && x <= Number.MAX_SAFE_INTEGER && Number.isInteger(x)) {
+            this.v.setUint32(this.len, Math.floor(x / 0x100000000));
+            this.v.setUint32(this.len + 4, x >>> 0);
+        } else {
+            this.v.setBigUint64(this.len, u64Value(x, what));
+        }
+        this.len += 8;
+    }
     bytes(x) {
-        const b = x === undefined || x === null ? new Uint8Array(0) : toBytes(x);
+        const b = x === undefined || x === null ? EMPTY : toBytes(x);
         this.u32(b.length);
-        this.push(b);
+        this.ensure(b.length);
+        this.b.set(b, this.len);
+        this.len += b.length;
     }
-    string(x) { this.bytes(utf8Encoder.encode(x ?? '')); }
+    string(x) {
+        const s = x ?? '';
+        // UTF-8 needs at most 3 bytes per UTF-16 unit: write in place, then
+        // fill in the length.
+        this.ensure(4 + s.length * 3);
+        const at = this.len;
+        const { written } = utf8Encoder.encodeInto(s, this.b.subarray(at + 4));
+        this.v.setUint32(at, written);
+        this.len = at + 4 + written;
+    }
     strings(list) {
         const items = list ?? [];
         this.u32(items.length);
@@ -306,27 +354,40 @@ class Writer {
         }
     }
     finish() {
-        const out = new Uint8Array(this.len);
-        let pos = 0;
-        for (const p of this.parts) {
-            out.set(p, pos);
-            pos += p.length;
-        }
-        return out;
+        // The exact size: a view when the buffer has no slack, else one copy
+        // (only for small messages: big ones are sized exactly up front).
+        return this.len === this.b.length ? this.b : this.b.slice(0, this.len);
     }
 }
+
+const EMPTY = new Uint8Array(0);
 
 // Encodes a request or a response. Returns a Uint8Array. A response with
 // result < 0 carries nothing after the result. A read response without an
 // explicit result gets result = data.length. Type 0x80 (answer to an
 // unknown request) is id + type only.
-export function encode(msg) {
+/**
+ * @param {object} msg
+ * @param {Uint8Array} [scratch]  when given and large enough, the message is
+ *   written into it and a view of it is returned: no allocation. The view is
+ *   only valid until the next encode into the same scratch (WebSocket.send
+ *   copies its argument, so sending it at once is safe).
+ * @returns {Uint8Array}
+ */
+export function encode(msg, scratch = undefined) {
     const type = msg.type & 0xff;
     const base = type & 0x7f;
     if (type !== RESPONSE && !isKnownType(base)) {
         throw new RangeError(`cannot encode unknown type 0x${type.toString(16)}`);
     }
-    const w = new Writer();
+    // Size the buffer for the payload up front: a read response is written
+    // with no reallocation and no trailing copy.
+    const payload = msg.data ? toBytes(msg.data).length : 0;
+    let capacity = 64;
+    if (type === (Type.READ | RESPONSE)) capacity = 13 + payload; // id, type, result, length, data
+    else if (payload) capacity = 64 + payload + 3 * String(msg.path ?? '').length;
+    const w = new Writer(scratch && scratch.length >= capacity ? 0 : capacity);
+    if (scratch && scratch.length >= capacity) w.use(scratch);
     w.u32(msg.id);
     w.u8(type);
     if (type === RESPONSE) return w.finish();
@@ -344,7 +405,7 @@ export function encode(msg) {
             for (const [kind, name] of RESPONSE_BODY[base] ?? []) w.field(kind, msg[name], name);
         }
     }
-    const out = w.finish();
+    const out = w.scratch ? w.b.subarray(0, w.len) : w.finish();
     if (out.length > MAX_MESSAGE_SIZE) throw new RangeError('message too large');
     return out;
 }

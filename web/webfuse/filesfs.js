@@ -1,10 +1,42 @@
 // A read-only filesystem for the webfuse provider, backed by File / Blob
 // objects the person picked: one flat root directory holding those files.
-// Reads are served from blob.slice(offset, offset + size).arrayBuffer(), so a
-// file is never loaded whole. Bytes read are tracked per file for progress.
+// Reads go through a bounded read-ahead cache (readahead.js), so a file is
+// never loaded whole. Per file it tracks what the device did: bytes read,
+// reads in flight, open handles, when it last read, whether it closed the
+// file (done) or the connection was lost while it read (cut off).
 
 import { Errno, Mode, OpenFlags, Access } from './codec.js';
 import { FsError } from './provider.js';
+import { ReadAhead, syncLoader } from './readahead.js';
+
+/**
+ * What the device is doing with a file:
+ * - waiting: not read yet
+ * - reading: a read in flight or within the last READING_MS
+ * - open: opened (and read), but no read for a while
+ * - done: read, then closed by the device
+ * - cut: the connection was lost while the file was open or being read
+ * @typedef {'waiting' | 'reading' | 'open' | 'done' | 'cut'} Activity
+ */
+
+/**
+ * @typedef {object} Entry
+ * @property {string} name
+ * @property {Blob} blob
+ * @property {number} size
+ * @property {{sec: number, nsec: number}} mtime
+ * @property {number} ino
+ * @property {number} bytesRead   every byte handed to the device, re-reads included
+ * @property {number} reads
+ * @property {Coverage} coverage  which bytes the device has read at least once
+ * @property {number} openCount
+ * @property {number} inflight
+ * @property {number} lastReadAt  Date.now() of the last read answered, 0 = never
+ * @property {boolean} cut
+ * @property {boolean} removed
+ */
+
+export const READING_MS = 1000;
 
 const BLOCK = 4096;
 
@@ -27,6 +59,14 @@ class Coverage {
     }
     add(start, end) {
         if (end <= start) return;
+        const tail = this.ranges[this.ranges.length - 1];
+        if (tail && tail[0] <= start && start <= tail[1]) { // the usual case: reading on in order
+            if (end > tail[1]) {
+                this.covered += end - tail[1];
+                tail[1] = end;
+            }
+            return;
+        }
         const out = [];
         let s = start;
         let e = end;
@@ -51,14 +91,23 @@ class Coverage {
 }
 
 export class FilesFS {
-    // onChange(kind, entry): 'add' | 'remove' | 'progress'
+    /**
+     * @param {object} [options]
+     * @param {(kind: 'add' | 'remove' | 'progress', entry: Entry) => void} [options.onChange]
+     * @param {ReadAhead | object} [options.cache]  a ReadAhead, or options for one
+     *   (FileReaderSync is used for misses where it exists: in a Worker)
+     */
     constructor(options = {}) {
+        /** @type {Map<string, Entry>} */
         this.entries = new Map(); // name -> entry
+        /** @type {Map<number, Entry>} */
         this.handles = new Map(); // handle -> entry
         this.nextIno = 2;
         this.nextHandle = 1;
         this.rootTime = timeOf(Date.now());
         this.onChange = options.onChange ?? null;
+        this.cache = options.cache instanceof ReadAhead
+            ? options.cache : new ReadAhead({ loadSync: syncLoader(), ...(options.cache ?? {}) });
     }
 
     // Shares a File or Blob. name defaults to file.name; a clash gets a
@@ -82,6 +131,9 @@ export class FilesFS {
             reads: 0,
             coverage: new Coverage(),
             openCount: 0,
+            inflight: 0,
+            lastReadAt: 0,
+            cut: false,
             removed: false,
         };
         this.entries.set(unique, entry);
@@ -94,6 +146,7 @@ export class FilesFS {
         const entry = this.entries.get(name);
         if (!entry) return false;
         entry.removed = true;
+        this.cache.drop(entry);
         this.entries.delete(name);
         this.rootTime = timeOf(Date.now());
         this._changed('remove', entry);
@@ -113,13 +166,41 @@ export class FilesFS {
         return entry.coverage.covered;
     }
 
+    /**
+     * @param {Entry} e
+     * @param {number} [now]
+     * @returns {Activity}
+     */
+    activityOf(e, now = Date.now()) {
+        if (e.inflight > 0 || (e.lastReadAt && now - e.lastReadAt < READING_MS)) return 'reading';
+        if (e.cut) return 'cut';
+        if (e.openCount > 0 && e.reads > 0) return 'open';
+        return e.reads > 0 ? 'done' : 'waiting';
+    }
+
+    // A new session: nothing read yet.
     resetProgress() {
         for (const e of this.entries.values()) {
             e.bytesRead = 0;
             e.reads = 0;
             e.coverage = new Coverage();
+            e.lastReadAt = 0;
+            e.cut = false;
             this._changed('progress', e);
         }
+    }
+
+    // The connection ended: handles belonged to it (a resuming service opens
+    // the files again). A file open or being read is marked cut off.
+    connectionEnded() {
+        for (const e of this.entries.values()) {
+            if ((e.openCount > 0 || e.inflight > 0) && e.reads > 0) e.cut = true;
+            e.openCount = 0;
+            e.lastReadAt = 0;
+            this._changed('progress', e);
+        }
+        this.handles.clear();
+        this.cache.clear();
     }
 
     _changed(kind, entry) {
@@ -193,6 +274,8 @@ export class FilesFS {
         const handle = this.nextHandle++;
         this.handles.set(handle, e);
         e.openCount++;
+        e.cut = false;
+        this._changed('progress', e);
         return handle;
     }
 
@@ -201,10 +284,19 @@ export class FilesFS {
         if (e) {
             this.handles.delete(Number(handle));
             e.openCount--;
+            if (e.openCount === 0) e.lastReadAt = 0; // closed: done now, not "reading" for another second
+            this._changed('progress', e);
         }
     }
 
-    async read(path, size, offset, handle) {
+    /**
+     * @param {string} path
+     * @param {number} size
+     * @param {number | bigint} offset
+     * @param {number | bigint} [handle]
+     * @returns {Uint8Array | Promise<Uint8Array>}  synchronous when cached (or in a Worker)
+     */
+    read(path, size, offset, handle) {
         // Prefer the handle from open(); fall back to the path (the service
         // may send the no-handle value).
         let e = typeof handle === 'number' ? this.handles.get(handle) : undefined;
@@ -215,15 +307,36 @@ export class FilesFS {
         if (e.removed) throw new FsError(Errno.EIO);
         // An offset past 2^53 (a BigInt) is past the end of any Blob.
         if (typeof offset === 'bigint' || offset >= e.size || size <= 0) return new Uint8Array(0);
-        const end = Math.min(e.size, offset + size);
-        const buf = await e.blob.slice(offset, end).arrayBuffer();
-        if (e.removed) throw new FsError(Errno.EIO);
-        const n = buf.byteLength;
+        let data;
+        try {
+            data = this.cache.read(e, offset, size);
+        } catch (err) {
+            throw new FsError(Errno.EIO, String(err && /** @type {Error} */ (err).message || err));
+        }
+        if (data instanceof Uint8Array) return this._served(e, offset, data);
+        e.inflight++;
+        this._changed('progress', e);
+        return data.then((d) => {
+            e.inflight--;
+            if (e.removed) throw new FsError(Errno.EIO);
+            return this._served(e, offset, d);
+        }, (err) => {
+            e.inflight--;
+            this._changed('progress', e);
+            throw err instanceof FsError ? err : new FsError(Errno.EIO, String(err && err.message || err));
+        });
+    }
+
+    /** @param {Entry} e @param {number} offset @param {Uint8Array} data */
+    _served(e, offset, data) {
+        const n = data.length;
         e.bytesRead += n;
         e.reads++;
+        e.lastReadAt = Date.now();
+        e.cut = false;
         e.coverage.add(offset, offset + n);
         this._changed('progress', e);
-        return new Uint8Array(buf);
+        return data;
     }
 
     fsync() {

@@ -38,9 +38,59 @@ export const State = Object.freeze({
     IDLE: 'idle',             // never connected, or stopped by the user
     CONNECTING: 'connecting',
     CONNECTED: 'connected',
+    RECONNECTING: 'reconnecting', // connection lost; trying again after a delay
     REFUSED: 'refused',       // the service did not accept us
-    LOST: 'lost',             // connection ended without us asking
+    LOST: 'lost',             // connection ended without us asking (and no reconnecting)
 });
+
+// WebSocket close codes a service refuses providers with
+// (lib/proto/wf_refusal.h), and the standard ones that matter here.
+export const CloseCode = Object.freeze({
+    NORMAL: 1000, GOING_AWAY: 1001, PROTOCOL: 1002, ABNORMAL: 1006, POLICY: 1008,
+    TOKEN: 4401, ORIGIN: 4403, AUTH_TIMEOUT: 4408, BUSY: 4409, BACKOFF: 4429, OVERLOAD: 4503,
+});
+
+const REFUSALS = {
+    [CloseCode.TOKEN]: 'The device rejected the access token.',
+    [CloseCode.ORIGIN]: 'The device does not accept connections from this page’s address.',
+    [CloseCode.AUTH_TIMEOUT]: 'The access token did not reach the device in time.',
+    [CloseCode.BUSY]: 'Another page or computer is already sharing files with the device.',
+    [CloseCode.BACKOFF]: 'Too many attempts from this computer: the device asks to wait a little.',
+    [CloseCode.OVERLOAD]: 'The device has too many connections waiting right now.',
+};
+
+/**
+ * One plain sentence for how a connection ended, and whether trying again
+ * with the same settings can help.
+ * @param {number} code  WebSocket close code
+ * @param {{opened?: boolean, credentials?: boolean}} [how]  opened: the
+ *   handshake had completed; credentials: the service asked for the token
+ *   and then closed without asking anything else (an older service's way of
+ *   rejecting it)
+ * @returns {{message: string, permanent: boolean, refused: boolean}}
+ */
+export function describeClose(code, how = {}) {
+    if (REFUSALS[code]) {
+        const permanent = code === CloseCode.TOKEN || code === CloseCode.ORIGIN;
+        return { message: REFUSALS[code], permanent, refused: true };
+    }
+    if (code === CloseCode.POLICY || (how.opened && how.credentials)) {
+        return { message: 'The device refused the access token.', permanent: true, refused: true };
+    }
+    if (!how.opened) {
+        return {
+            message: 'The device could not be reached, or it did not accept the connection.',
+            permanent: false, refused: true,
+        };
+    }
+    if (code === CloseCode.GOING_AWAY) {
+        return { message: 'The device’s webfuse service stopped.', permanent: false, refused: false };
+    }
+    return { message: 'The connection to the device was lost.', permanent: false, refused: false };
+}
+
+// Reconnect delays (ms) for attempt 1, 2, ...; the last one repeats.
+export const RECONNECT_DELAYS = Object.freeze([250, 1000, 2000, 4000, 8000, 10000]);
 
 const MAX_READ = 1024 * 1024; // largest read payload a response may carry
 
@@ -116,9 +166,9 @@ export async function handleRequest(fs, req, options = {}) {
     }
 }
 
-// Turns raw bytes of one request into the bytes of its answer (or null when
-// there is nothing that could be answered). Never throws.
-export async function answer(fs, bytes, options = {}) {
+// Turns raw bytes of one request into its answer: a response object to
+// encode, or null when there is nothing that could be answered. Never throws.
+async function respond(fs, bytes, options) {
     let req;
     try {
         req = decode(bytes);
@@ -130,40 +180,103 @@ export async function answer(fs, bytes, options = {}) {
         const resp = known && err.type !== Type.GETCREDS
             ? errorResponse({ id: err.id, type: err.type }, Errno.EIO)
             : unknownResponse(err.id);
-        return encode(resp);
+        return { req: null, resp };
     }
     const resp = await handleRequest(fs, req, options);
-    if (!resp) return null;
+    return resp ? { req, resp } : null;
+}
+
+/**
+ * The encoded response (a view of `scratch` when given); never throws.
+ * @param {{req: any, resp: any}} r @param {any} options @param {Uint8Array} [scratch]
+ */
+function encodeResponse(r, options, scratch) {
     try {
-        return encode(resp);
+        return encode(r.resp, scratch);
     } catch (err) {
-        if (options.onError) options.onError(err, req);
-        return encode(errorResponse(req, Errno.EIO));
+        if (options.onError) options.onError(err, r.req);
+        return encode(errorResponse(r.req ?? r.resp, Errno.EIO));
     }
 }
 
+// Turns raw bytes of one request into the bytes of its answer (or null when
+// there is nothing that could be answered). Never throws.
+export async function answer(fs, bytes, options = {}) {
+    const r = await respond(fs, bytes, options);
+    return r ? encodeResponse(r, options) : null;
+}
+
 export class Provider extends EventTarget {
-    // options: token (string or function), WebSocket (constructor, for tests),
-    // onError(err, req) for unexpected handler failures.
+    /**
+     * @param {object} fs  the filesystem (see the list at the top); its
+     *   optional connectionEnded() is called whenever a connection ends
+     * @param {object} [options]
+     * @param {string | (() => string | Promise<string>)} [options.token]
+     * @param {boolean} [options.reconnect]  after a lost connection, connect
+     *   again with backoff (State.RECONNECTING) until it works, a permanent
+     *   refusal comes, or disconnect() is called
+     * @param {number[]} [options.reconnectDelays]  ms, default RECONNECT_DELAYS
+     * @param {any} [options.WebSocket]  constructor, for tests
+     * @param {(err: unknown, req: object) => void} [options.onError]  unexpected handler failures
+     */
     constructor(fs, options = {}) {
         super();
         this.fs = fs;
         this.options = options;
+        /** @type {WebSocket | null} */
         this.ws = null;
+        /** @type {string} */
         this.state = State.IDLE;
+        /** @type {Record<string, any>} */
         this.detail = {};
         this.inflight = 0;
         this.requests = 0;
+        this.url = '';
+        this._established = false; // a connection of this session was accepted
+        this._attempt = 0;
+        this._timer = null;
+        /** @type {any} the socket being closed by disconnect() */
+        this._closing = null;
+        /** @type {(() => void) | null} */
+        this._pendingOpen = null;
     }
 
+    /** Starts a new session. @param {string} url */
     connect(url) {
-        if (this.ws) this.disconnect();
+        if (this.ws || this._timer) this.disconnect();
+        this.url = url;
+        this._established = false;
+        this._attempt = 0;
+        this._open();
+    }
+
+    _open() {
+        // After Stop, the old socket may still be closing: the service lets a
+        // new provider in only once the old one is gone, so wait for that
+        // (bounded) instead of being refused as "busy".
+        if (this._closing) {
+            const closing = this._closing;
+            if (this.state !== State.RECONNECTING) this._setState(State.CONNECTING, { url: this.url });
+            const go = () => {
+                clearTimeout(timer);
+                if (this._closing === closing) this._closing = null;
+                if (this._pendingOpen === go) {
+                    this._pendingOpen = null;
+                    this._open();
+                }
+            };
+            const timer = setTimeout(go, 2000);
+            this._pendingOpen = go;
+            closing._onClosed = go;
+            return;
+        }
+        const url = this.url;
         const WS = this.options.WebSocket ?? globalThis.WebSocket;
         this._opened = false;
         this._userClosed = false;
         this._fsRequests = 0;
         this._sawGetcreds = false;
-        this._setState(State.CONNECTING, { url });
+        if (this.state !== State.RECONNECTING) this._setState(State.CONNECTING, { url });
         let ws;
         try {
             ws = new WS(url, PROTOCOL);
@@ -176,7 +289,7 @@ export class Provider extends EventTarget {
         ws.onopen = () => {
             if (this.ws !== ws) return;
             this._opened = true;
-            this._setState(State.CONNECTED, { url });
+            this._setState(State.CONNECTED, { url, resumed: this._established });
         };
         ws.onerror = () => {
             if (this.ws !== ws) return;
@@ -193,38 +306,74 @@ export class Provider extends EventTarget {
         };
     }
 
+    /** Stops sharing: a normal close (1000), so the service ends the session at once. */
     disconnect() {
-        const ws = this.ws;
+        this._pendingOpen = null;
+        if (this._timer) {
+            clearTimeout(this._timer);
+            this._timer = null;
+        }
+        const ws = /** @type {any} */ (this.ws);
         if (!ws) {
-            if (this.state === State.CONNECTING) this._setState(State.IDLE, {});
+            if (this.state !== State.IDLE && this.state !== State.REFUSED && this.state !== State.LOST) {
+                this._setState(State.IDLE, {});
+            }
             return;
         }
         this._userClosed = true;
         this.ws = null;
+        this._closing = ws;
+        ws.onclose = () => {
+            if (this._closing === ws) this._closing = null;
+            if (typeof ws._onClosed === 'function') ws._onClosed();
+        };
         try {
             ws.close(1000, 'provider stopped sharing');
         } catch {
             // already closing
         }
+        this._ended();
         this._setState(State.IDLE, { code: 1000, reason: 'stopped by user' });
+    }
+
+    _ended() {
+        if (this.fs && typeof this.fs.connectionEnded === 'function') {
+            try {
+                this.fs.connectionEnded();
+            } catch {
+                // the filesystem's problem
+            }
+        }
     }
 
     _closed(ev) {
         const code = ev && typeof ev.code === 'number' ? ev.code : 1006;
         const reason = (ev && ev.reason) || '';
+        this._ended();
         if (this._userClosed) {
             this._setState(State.IDLE, { code, reason });
-        } else if (!this._opened) {
-            this._setState(State.REFUSED, {
-                code, reason, message: 'the service did not accept the connection (wrong address, or another page is already sharing?)',
-            });
-        } else if (code === 1008 || (this._sawGetcreds && this._fsRequests === 0)) {
-            this._setState(State.REFUSED, {
-                code, reason, message: 'the service closed the connection after checking the credentials',
-            });
-        } else {
-            this._setState(State.LOST, { code, reason, message: 'connection lost' });
+            return;
         }
+        const credentials = this._sawGetcreds && this._fsRequests === 0;
+        const d = describeClose(code, { opened: this._opened, credentials });
+        const accepted = this._opened && !d.refused;
+        if (accepted) this._established = true;
+        if (this.options.reconnect && this._established && !d.permanent) {
+            this._attempt++;
+            const delays = this.options.reconnectDelays ?? RECONNECT_DELAYS;
+            let delay = delays[Math.min(this._attempt, delays.length) - 1];
+            if (code === CloseCode.BACKOFF) delay = Math.max(delay, 5000);
+            delay = Math.round(delay * (0.8 + 0.4 * Math.random())); // no lockstep with other pages
+            this._setState(State.RECONNECTING, {
+                code, reason, message: d.message, attempt: this._attempt, delay, url: this.url,
+            });
+            this._timer = setTimeout(() => {
+                this._timer = null;
+                this._open();
+            }, delay);
+            return;
+        }
+        this._setState(accepted ? State.LOST : State.REFUSED, { code, reason, message: d.message, permanent: d.permanent });
     }
 
     async _message(ws, data) {
@@ -237,25 +386,27 @@ export class Provider extends EventTarget {
         if (bytes.length >= 5) {
             const type = bytes[4];
             if (type === Type.GETCREDS) this._sawGetcreds = true;
-            else this._fsRequests++;
+            else if (this._fsRequests++ === 0) this._attempt = 0; // the service took us: backoff starts over
         }
         this.requests++;
         this.inflight++;
-        this._emit('request', { inflight: this.inflight });
-        let out = null;
+        let r = null;
         try {
-            out = await answer(this.fs, bytes, this.options);
+            r = await respond(this.fs, bytes, this.options);
         } finally {
             this.inflight--;
         }
-        if (out && this.ws === ws && ws.readyState === 1) {
+        if (r && this.ws === ws && ws.readyState === 1) {
+            // Encoded into one reused buffer and sent in the same breath:
+            // send() copies it, so no buffer per response (a read answer is
+            // up to 1 MiB; allocating each one keeps the GC busy).
+            if (!this._scratch) this._scratch = new Uint8Array(MAX_READ + 4096);
             try {
-                ws.send(out);
+                ws.send(encodeResponse(r, this.options, this._scratch));
             } catch {
                 // socket went away meanwhile
             }
         }
-        this._emit('response', { inflight: this.inflight });
     }
 
     _setState(state, detail) {
@@ -265,6 +416,7 @@ export class Provider extends EventTarget {
     }
 
     _emit(name, detail) {
+        /** @type {any} */
         let ev;
         if (typeof CustomEvent === 'function') ev = new CustomEvent(name, { detail });
         else {

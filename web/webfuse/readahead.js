@@ -1,0 +1,270 @@
+// Read-ahead for Blob-backed files, with a small bounded cache.
+//
+// Each Blob read has a fixed cost far above the copy (a browser IPC round
+// trip: ~2 ms for blob.slice().arrayBuffer() on the main thread), so reading
+// the device's 128-512 KiB requests one by one is slow. A sequential reader
+// (a hash, a copy, a loop-mounted image scanned in order) is instead served
+// from large blocks, and the next blocks are read in the background while the
+// current one is answered. A random read misses the cache and reads just the
+// bytes asked for, so a lone 4 KiB read does not pay for a whole block.
+//
+// Memory: at most maxBlocks * blockSize bytes (16 MiB by default), whatever
+// the file size.
+
+/** @typedef {{ size: number, blob: Blob, removed?: boolean }} CachedFile */
+
+/**
+ * @callback SyncLoader
+ * @param {Blob} blob
+ * @param {number} start
+ * @param {number} end
+ * @returns {ArrayBuffer}
+ */
+/**
+ * @callback AsyncLoader
+ * @param {Blob} blob
+ * @param {number} start
+ * @param {number} end
+ * @returns {Promise<ArrayBuffer>}
+ */
+
+const EMPTY = new Uint8Array(0);
+
+/** @type {AsyncLoader} */
+export function loadAsync(blob, start, end) {
+    return blob.slice(start, end).arrayBuffer();
+}
+
+/**
+ * FileReaderSync (dedicated workers only): the read blocks the worker, which
+ * has nothing else to do meanwhile, and skips a promise round trip.
+ * @returns {SyncLoader | null}
+ */
+export function syncLoader() {
+    const FRS = /** @type {any} */ (globalThis).FileReaderSync;
+    if (typeof FRS !== 'function') return null;
+    const reader = new FRS();
+    return (blob, start, end) => reader.readAsArrayBuffer(blob.slice(start, end));
+}
+
+/**
+ * @typedef {object} Block
+ * @property {CachedFile} file
+ * @property {number} index
+ * @property {Uint8Array | null} data      null while loading
+ * @property {Promise<Uint8Array> | null} pending
+ */
+
+export class ReadAhead {
+    /**
+     * @param {object} [options]
+     * @param {number} [options.blockSize]   bytes per cached block (2 MiB)
+     * @param {number} [options.maxBlocks]   blocks held at most (8)
+     * @param {number} [options.ahead]       blocks read ahead of a sequential reader (2)
+     * @param {SyncLoader | null} [options.loadSync]  reads a miss synchronously when given
+     * @param {AsyncLoader} [options.loadAsync]       reads in the background
+     */
+    constructor(options = {}) {
+        this.blockSize = options.blockSize ?? 2 * 1024 * 1024;
+        this.maxBlocks = Math.max(1, options.maxBlocks ?? 8);
+        this.ahead = options.ahead ?? 2;
+        this.loadSync = options.loadSync ?? null;
+        this.loadAsync = options.loadAsync ?? loadAsync;
+        /** @type {Map<number, Block>} key: file id * 2^32 + block index; insertion order = least recently used first */
+        this.blocks = new Map();
+        /** @type {WeakMap<CachedFile, {id: number, lastEnd: number}>} */
+        this.files = new WeakMap();
+        this.nextId = 1;
+        this.stats = { hits: 0, misses: 0, direct: 0, prefetched: 0, evicted: 0 };
+    }
+
+    /** Bytes held in cached blocks. */
+    get bytes() {
+        let n = 0;
+        for (const b of this.blocks.values()) if (b.data) n += b.data.length;
+        return n;
+    }
+
+    /** @param {CachedFile} file */
+    _state(file) {
+        let st = this.files.get(file);
+        if (!st) {
+            st = { id: this.nextId++, lastEnd: -1 };
+            this.files.set(file, st);
+        }
+        return st;
+    }
+
+    /**
+     * Up to `length` bytes at `offset` (fewer at the end of the file, none
+     * past it). Synchronous when the bytes are cached or a sync loader is
+     * set and nothing needed is still loading; a Promise otherwise.
+     * @param {CachedFile} file
+     * @param {number} offset
+     * @param {number} length
+     * @returns {Uint8Array | Promise<Uint8Array>}
+     */
+    read(file, offset, length) {
+        const size = file.size;
+        if (!(offset < size) || length <= 0) return EMPTY;
+        const end = Math.min(size, offset + length);
+        const st = this._state(file);
+        const B = this.blockSize;
+        // Sequential: starts the file, or within two blocks of the last read
+        // (the kernel's read-ahead may send neighbouring requests out of order).
+        const sequential = offset === 0 || (st.lastEnd >= 0 && Math.abs(offset - st.lastEnd) <= 2 * B);
+        st.lastEnd = end;
+        const first = Math.floor(offset / B);
+        const last = Math.floor((end - 1) / B);
+
+        const keys = [];
+        let missing = false;
+        let loading = false;
+        for (let i = first; i <= last; i++) {
+            const key = st.id * 0x100000000 + i;
+            keys.push(key);
+            const b = this.blocks.get(key);
+            if (!b) missing = true;
+            else if (!b.data) loading = true;
+        }
+        if (!missing && !loading) {
+            this.stats.hits++;
+            const out = this._assemble(keys, offset, end);
+            if (sequential) this._prefetch(file, st, last + 1);
+            return out;
+        }
+        if (!sequential && !loading) {
+            // A random read: just the bytes asked for, not cached.
+            this.stats.direct++;
+            return this._direct(file, offset, end);
+        }
+        this.stats.misses++;
+        for (let i = first; i <= last; i++) {
+            const key = keys[i - first];
+            if (this.blocks.has(key)) continue;
+            if (this.loadSync) this._store(file, key, i, this._syncBlock(file, i));
+            else this._startLoad(file, key, i);
+        }
+        const waits = [];
+        for (const key of keys) {
+            const b = this.blocks.get(key);
+            if (b && !b.data && b.pending) waits.push(b.pending);
+        }
+        if (!waits.length) {
+            // (a cache smaller than one read may have evicted a block already)
+            if (!keys.every((k) => this.blocks.get(k)?.data)) return this._direct(file, offset, end);
+            const out = this._assemble(keys, offset, end);
+            this._prefetch(file, st, last + 1);
+            return out;
+        }
+        this._prefetch(file, st, last + 1);
+        return Promise.all(waits).then(() => {
+            if (file.removed) throw new Error('file removed');
+            // A block evicted meanwhile (tiny caches): read the range directly.
+            if (keys.some((k) => !this.blocks.get(k)?.data)) return this._direct(file, offset, end);
+            return this._assemble(keys, offset, end);
+        });
+    }
+
+    /** Forgets a file's blocks (removed, or changed). @param {CachedFile} file */
+    drop(file) {
+        const st = this.files.get(file);
+        if (!st) return;
+        for (const [key, b] of [...this.blocks]) if (b.file === file) this.blocks.delete(key);
+        this.files.delete(file);
+    }
+
+    clear() {
+        this.blocks.clear();
+        this.files = new WeakMap();
+    }
+
+    /** @param {CachedFile} file @param {number} offset @param {number} end */
+    _direct(file, offset, end) {
+        if (this.loadSync) return new Uint8Array(this.loadSync(file.blob, offset, end));
+        return this.loadAsync(file.blob, offset, end).then((buf) => new Uint8Array(buf));
+    }
+
+    /** @param {number[]} keys @param {number} offset @param {number} end */
+    _assemble(keys, offset, end) {
+        const B = this.blockSize;
+        if (keys.length === 1) {
+            // Within one block: a view, no copy (blocks are never written to;
+            // the encoder copies the bytes into the message once).
+            const b = /** @type {Block} */ (this.blocks.get(keys[0]));
+            this.blocks.delete(keys[0]);
+            this.blocks.set(keys[0], b);
+            const start = b.index * B;
+            return /** @type {Uint8Array} */ (b.data).subarray(offset - start, end - start);
+        }
+        const out = new Uint8Array(end - offset);
+        let pos = offset;
+        for (const key of keys) {
+            const b = /** @type {Block} */ (this.blocks.get(key));
+            // touch: most recently used goes to the end
+            this.blocks.delete(key);
+            this.blocks.set(key, b);
+            const data = /** @type {Uint8Array} */ (b.data);
+            const blockStart = b.index * B;
+            const from = pos - blockStart;
+            const to = Math.min(data.length, end - blockStart);
+            out.set(data.subarray(from, to), pos - offset);
+            pos = blockStart + to;
+        }
+        return out;
+    }
+
+    /** @param {CachedFile} file @param {number} index */
+    _syncBlock(file, index) {
+        const start = index * this.blockSize;
+        const end = Math.min(file.size, start + this.blockSize);
+        return new Uint8Array(/** @type {SyncLoader} */ (this.loadSync)(file.blob, start, end));
+    }
+
+    /** @param {CachedFile} file @param {number} key @param {number} index @param {Uint8Array} data */
+    _store(file, key, index, data) {
+        this.blocks.set(key, { file, index, data, pending: null });
+        this._evict();
+    }
+
+    /** @param {CachedFile} file @param {number} key @param {number} index */
+    _startLoad(file, key, index) {
+        const start = index * this.blockSize;
+        const end = Math.min(file.size, start + this.blockSize);
+        /** @type {Block} */
+        const block = { file, index, data: null, pending: null };
+        block.pending = this.loadAsync(file.blob, start, end).then((buf) => {
+            const data = new Uint8Array(buf);
+            if (this.blocks.get(key) === block) {
+                block.data = data;
+                block.pending = null;
+            }
+            return data;
+        }, (err) => {
+            if (this.blocks.get(key) === block) this.blocks.delete(key);
+            throw err;
+        });
+        block.pending.catch(() => {}); // a failed prefetch is retried by the read that needs it
+        this.blocks.set(key, block);
+        this._evict();
+    }
+
+    /** @param {CachedFile} file @param {{id: number}} st @param {number} from */
+    _prefetch(file, st, from) {
+        for (let i = from; i < from + this.ahead; i++) {
+            if (i * this.blockSize >= file.size) break;
+            const key = st.id * 0x100000000 + i;
+            if (this.blocks.has(key)) continue;
+            this.stats.prefetched++;
+            this._startLoad(file, key, i);
+        }
+    }
+
+    _evict() {
+        while (this.blocks.size > this.maxBlocks) {
+            const oldest = this.blocks.keys().next().value;
+            this.blocks.delete(/** @type {number} */ (oldest));
+            this.stats.evicted++;
+        }
+    }
+}
