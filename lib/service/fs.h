@@ -26,6 +26,10 @@ void fs_send(struct wf_service *s, struct wf_op *op, struct wf_msg *m, fuse_ino_
 void fs_request(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name, struct wf_msg *m,
                 wf_op_done done);
 
+/* New entries: the caller's ids travel along (WF_EXT_OWNER), for the
+ * provider to apply where it may. */
+void fs_set_creator(const struct wf_service *s, fuse_req_t req, struct wf_msg *m);
+
 /* Attributes */
 void fs_fill_stat(const struct wf_service *s, struct stat *st, const struct wf_attr *a, fuse_ino_t ino);
 bool fs_attr_usable(fuse_ino_t ino, const struct wf_attr *a);

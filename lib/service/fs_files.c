@@ -95,6 +95,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     op->u.entry.fi = *fi;
     op->u.entry.fi.noflush = !writable(fi->flags);
     struct wf_msg m = { .type = WF_CREATE, .mode = wf_mode_to_wire(mode) };
+    fs_set_creator(svc(req), req, &m);
     fs_send(svc(req), op, &m, parent, name, create_done);
 }
 

@@ -328,6 +328,23 @@ void fs_entry_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *
         wf_file_close(s, created);
 }
 
+void fs_set_creator(const struct wf_service *s, fuse_req_t req, struct wf_msg *m)
+{
+    const struct wf_service_config *c = &s->cfg;
+    if (c->set_uid || c->set_gid)
+        return; /* owners are forced on this mount: the provider's choice stands */
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    m->ext |= WF_EXT_OWNER;
+    m->uid = (uint32_t)ctx->uid;
+    m->gid = (uint32_t)ctx->gid;
+    if (c->idmap_user && s->root_owner_known) { /* the inverse of map_owner */
+        if (ctx->uid == getuid())
+            m->uid = (uint32_t)s->root_uid;
+        if (ctx->gid == getgid())
+            m->gid = (uint32_t)s->root_gid;
+    }
+}
+
 /* After a request that made a name: its attributes for the entry reply. */
 static void stat_new_entry(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
@@ -358,18 +375,21 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
     struct wf_msg m = { .type = WF_MKNOD, .mode = wf_mode_to_wire(mode), .rdev = rdev };
+    fs_set_creator(svc(req), req, &m);
     fs_request(req, 0, parent, name, &m, stat_new_entry);
 }
 
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
     struct wf_msg m = { .type = WF_MKDIR, .mode = wf_mode_to_wire(mode) };
+    fs_set_creator(svc(req), req, &m);
     fs_request(req, 0, parent, name, &m, stat_new_entry);
 }
 
 static void fs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
 {
     struct wf_msg m = { .type = WF_SYMLINK, .path2 = wf_str_of(target) };
+    fs_set_creator(svc(req), req, &m);
     fs_request(req, 0, parent, name, &m, stat_new_entry);
 }
 

@@ -562,21 +562,10 @@ class Operations(unittest.TestCase):
             self.both(lambda b: with_umask(mask, make_entries, b, sub, fm, dm, pm))
         self.assert_provider_matches_local(d)
 
-    def service_sends_owner(self):
-        """Whether new entries already get the caller's ids (the service fills
-        the owner extension: issue 14, service side)."""
-        d = self.fresh_dir("owner-probe")
-        self.both(lambda b: os.chmod(os.path.join(b, d), 0o777))
-        p = os.path.join(self.service.mountpoint, d, "probe")
-        h.call(as_user, 65534, 65534, lambda: os.mkdir(p), what="mkdir as uid 65534")
-        return os.lstat(os.path.join(self.provider.directory, d, "probe")).st_uid == 65534
-
     @unittest.skipUnless(os.geteuid() == 0, "needs root to switch to another user")
     def test_new_entries_owned_by_caller(self):
         """create/mkdir/mknod/symlink by another user: the new entries are that
         user's, and set-ID bits of the caller's own new files stay."""
-        if not self.service_sends_owner():
-            self.skipTest("the service does not send the owner extension (WF_EXT_OWNER) yet")
         d = self.fresh_dir("owner")
         self.both(lambda b: os.chmod(os.path.join(b, d), 0o777))
 
