@@ -61,6 +61,10 @@ struct wf_provider_ops {
     int (*utimens)(void *ud, const char *path, const struct timespec tv[2], uint64_t fh);
     /* Called when the connection to the service ends: drop every open handle. */
     void (*disconnected)(void *ud);
+    /* Optional (added in 0.2; the struct grew): the attributes of the open
+     * file fh, also when its name is gone (fstat after unlink). NULL: the
+     * service's request is answered by path with getattr. */
+    int (*fgetattr)(void *ud, const char *path, struct stat *st, uint64_t fh);
 };
 
 struct wf_provider_config {

@@ -105,8 +105,10 @@ static size_t field_size(const struct wf_msg *m, const struct wf_field *f)
     }
     case WF_K_STRINGS:
         return strings_size(CMEMBER(m, f, struct wf_strings), f->max);
-    case WF_K_EXT:
-        return (*CMEMBER(m, f, uint32_t) & WF_EXT_OWNER) ? 12u : 4u;
+    case WF_K_EXT: {
+        uint32_t ext = *CMEMBER(m, f, uint32_t);
+        return 4u + ((ext & WF_EXT_OWNER) ? 8u : 0u) + ((ext & WF_EXT_HANDLE) ? 8u : 0u);
+    }
     case WF_K_ATTR_LIST: {
         const struct wf_attrs *l = CMEMBER(m, f, struct wf_attrs);
         if (!l->items && !l->raw && l->count)
@@ -243,6 +245,10 @@ static uint8_t *put_field(uint8_t *p, const struct wf_msg *m, const struct wf_fi
         if (ext & WF_EXT_OWNER) {
             put_u32(p, m->uid);
             put_u32(p + 4, m->gid);
+            p += 8;
+        }
+        if (ext & WF_EXT_HANDLE) {
+            put_u64(p, m->handle);
             p += 8;
         }
         return p;
@@ -426,13 +432,16 @@ static int get_field(struct reader *r, struct wf_msg *m, const struct wf_field *
         if (!need(r, 4))
             return WF_ERR_TRUNCATED;
         uint32_t ext = get_u32(r->p) & WF_EXT_CREATE_KNOWN;
-        if ((ext & WF_EXT_OWNER) && !need(r, 12))
+        size_t size = 4u + ((ext & WF_EXT_OWNER) ? 8u : 0u) + ((ext & WF_EXT_HANDLE) ? 8u : 0u);
+        if (!need(r, size))
             return WF_ERR_TRUNCATED;
         take(r, 4);
         if (ext & WF_EXT_OWNER) {
             m->uid = get_u32(take(r, 4));
             m->gid = get_u32(take(r, 4));
         }
+        if (ext & WF_EXT_HANDLE)
+            m->handle = get_u64(take(r, 8));
         *MEMBER(m, f, uint32_t) = ext;
         return WF_OK;
     }
@@ -520,8 +529,10 @@ int wf_decode(const uint8_t *buf, size_t len, struct wf_msg *m)
             struct reader probe = r;
             if (get_field(&probe, m, f) != WF_OK) {
                 memset((char *)m + f->offset, 0, f->kind == WF_K_ATTR_LIST ? sizeof(struct wf_attrs) : 4u);
-                if (f->kind == WF_K_EXT)
+                if (f->kind == WF_K_EXT) {
                     m->uid = m->gid = 0;
+                    m->handle = WF_NO_HANDLE;
+                }
                 break;
             }
             r = probe;

@@ -36,7 +36,7 @@
 /* extensions (see wf_msg.h): optional trailing fields */
 #define OPT_U32(m) { WF_K_U32, WF_FF_OPTIONAL, WF_OFF(m, 4), 0 }
 #define OPT_ATTRS(m) { WF_K_ATTR_LIST, WF_FF_OPTIONAL, WF_OFF(m, sizeof(struct wf_attrs)), 0 }
-/* creation requests: extension bits and their fields (WF_EXT_OWNER) */
+/* extension bits and their fields (WF_EXT_OWNER on creation, WF_EXT_HANDLE on getattr) */
 #define OPT_EXT { WF_K_EXT, WF_FF_OPTIONAL, WF_OFF(ext, 4), 0 }
 
 #define REQ(...) { __VA_ARGS__ }
@@ -46,7 +46,7 @@
 static const struct wf_layout wf_layouts[WF_TYPE_COUNT] = {
     [WF_UNKNOWN] = { "unknown", WF_LF_OPAQUE_REQUEST, NONE, NONE },
     [WF_ACCESS] = { "access", 0, REQ(PATH(path), I8(access)), RESP(RESULT) },
-    [WF_GETATTR] = { "getattr", 0, REQ(PATH(path)), RESP(RESULT, ATTR(attr)) },
+    [WF_GETATTR] = { "getattr", 0, REQ(PATH(path), OPT_EXT), RESP(RESULT, ATTR(attr)) },
     [WF_READLINK] = { "readlink", 0, REQ(PATH(path)), RESP(RESULT, PATH(path2)) },
     /* symlink: target string -> path2, linkpath string -> path */
     [WF_SYMLINK] = { "symlink", 0, REQ(PATH(path2), PATH(path), OPT_EXT), RESP(RESULT) },

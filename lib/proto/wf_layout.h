@@ -28,6 +28,7 @@ enum wf_kind {
     WF_K_ATTR_LIST, /* struct wf_attrs, u32 count + count x attributes */
     WF_K_EXT        /* u32 ext member + the fields of its known bits: with
                      * WF_EXT_OWNER, u32 uid + u32 gid (the uid/gid members);
+                     * then with WF_EXT_HANDLE, u64 handle (the handle member);
                      * unknown bits are dropped on decode and encode */
 };
 

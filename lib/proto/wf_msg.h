@@ -91,8 +91,13 @@ struct wf_statfs {
  *                      and whatever follows the fields of the bits it knows;
  *                      an ext whose fields are cut short is dropped whole. */
 #define WF_EXT_OWNER 0x2u
-/* Extension bits a create/mkdir/mknod/symlink request may carry. */
-#define WF_EXT_CREATE_KNOWN WF_EXT_OWNER
+/*   getattr request + u32 ext, then per set bit its fields (as above):
+ *     WF_EXT_HANDLE    u64 handle: the attributes of this open file (fstat),
+ *                      also when its name is gone. A provider without it
+ *                      answers by path, as before. */
+#define WF_EXT_HANDLE 0x4u
+/* Extension bits a receiver knows; their fields travel in bit order. */
+#define WF_EXT_CREATE_KNOWN (WF_EXT_OWNER | WF_EXT_HANDLE)
 
 /* Every field any message has. Which ones a message uses, and in which order
  * they travel, is described once in the layout table (wf_layout.c):

@@ -329,7 +329,10 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
         case WF_GETATTR: {
             struct stat stt;
             memset(&stt, 0, sizeof stt);
-            rc = CALL(getattr, path, &stt);
+            if ((req.ext & WF_EXT_HANDLE) && req.handle != WF_NO_HANDLE && dp->ops->fgetattr)
+                rc = CALL(fgetattr, path, &stt, req.handle);
+            else
+                rc = CALL(getattr, path, &stt);
             if (rc >= 0)
                 attr_of(&stt, &resp.attr);
             break;

@@ -156,6 +156,17 @@ static int lfs_getattr(void *ud, const char *path, struct stat *st)
     return rc < 0 ? rc : lfs_done(&at, fstatat(at.dirfd, at.name, st, AT_SYMLINK_NOFOLLOW));
 }
 
+static int lfs_fgetattr(void *ud, const char *path, struct stat *st, uint64_t fh)
+{
+    int tmp;
+    int fd = lfs_fd_for(ud, path, fh, O_RDONLY, &tmp);
+    if (fd < 0)
+        return fd;
+    int rc = fstat(fd, st) < 0 ? -errno : 0;
+    lfs_close_tmp(tmp);
+    return rc;
+}
+
 static int lfs_readlink(void *ud, const char *path, char *buf, size_t size)
 {
     struct lfs_at at;
@@ -583,6 +594,7 @@ static void lfs_disconnected(void *ud)
 static const struct wf_provider_ops lfs_ops = {
     .access = lfs_access,
     .getattr = lfs_getattr,
+    .fgetattr = lfs_fgetattr,
     .readlink = lfs_readlink,
     .symlink = lfs_symlink,
     .link = lfs_link,

@@ -37,7 +37,8 @@ void fs_send(struct wf_service *s, struct wf_op *op, struct wf_msg *m, fuse_ino_
 {
     /* Requests on an open handle still reach an unlinked file. */
     int by_handle = m->type == WF_READ || m->type == WF_WRITE || m->type == WF_FSYNC ||
-                    ((m->type == WF_TRUNCATE || m->type == WF_UTIMENS) && m->handle != WF_NO_HANDLE);
+                    ((m->type == WF_TRUNCATE || m->type == WF_UTIMENS) && m->handle != WF_NO_HANDLE) ||
+                    (m->type == WF_GETATTR && (m->ext & WF_EXT_HANDLE));
     char path[WF_MAX_PATH];
     int len = wf_nodes_path(&s->nodes, ino, name, path, sizeof path, by_handle);
     if (len < 0) {
@@ -186,8 +187,21 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
             fuse_reply_err(req, ENOENT);
         return;
     }
+    struct wf_op *op = fs_new_op(req, ino, 0, NULL);
+    if (!op)
+        return;
     struct wf_msg m = { .type = WF_GETATTR };
-    fs_request(req, ino, 0, NULL, &m, attr_done);
+    /* fstat of a file whose name is gone: by the handle of an open file (the
+     * kernel passes fi only in a few cases; fstat itself comes without) */
+    struct wf_file *f = file_of(fi);
+    struct wf_node *n = wf_nodes_get(&s->nodes, ino);
+    if (!f && n && n->unlinked)
+        f = wf_open_find(s, ino);
+    if (f && f->handle != WF_NO_HANDLE) {
+        m.ext = WF_EXT_HANDLE;
+        op->handle = &f->handle;
+    }
+    fs_send(s, op, &m, ino, NULL, attr_done);
 }
 
 static void set_time(struct wf_time *t, const struct timespec *ts, int set, int now)

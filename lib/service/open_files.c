@@ -125,6 +125,16 @@ void wf_open_each_file(struct wf_service *s, void (*fn)(struct wf_service *s, st
             fn(s, (struct wf_file *)o, ud);
 }
 
+struct wf_file *wf_open_find(struct wf_service *s, fuse_ino_t ino)
+{
+    for (struct wf_open *o = s->open_items.next; o && o != &s->open_items; o = o->next) {
+        struct wf_file *f = (struct wf_file *)o;
+        if (!o->is_dir && f->ino == ino && f->handle != WF_NO_HANDLE && !f->released)
+            return f;
+    }
+    return NULL;
+}
+
 static void invalidate(struct wf_service *s, struct wf_file *f, void *ud)
 {
     f->handle = WF_NO_HANDLE;

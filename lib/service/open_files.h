@@ -81,6 +81,8 @@ void wf_dir_free(struct wf_dir *d);
 /* Calls fn for every open file (fn may not free it). */
 void wf_open_each_file(struct wf_service *s, void (*fn)(struct wf_service *s, struct wf_file *f, void *ud),
                        void *ud);
+/* An open file of inode ino with a usable handle, or NULL. */
+struct wf_file *wf_open_find(struct wf_service *s, fuse_ino_t ino);
 /* The session is over: no handle is usable any more. */
 void wf_open_invalidate_all(struct wf_service *s);
 /* Frees everything still open (at unmount). */

@@ -480,6 +480,39 @@ static void test_readdir_extension(void **state)
 /* The owner extension of create/mkdir/mknod/symlink: u32 ext, then uid and
  * gid when WF_EXT_OWNER is set. Old peers' requests decode without it, a cut
  * one is dropped whole (never a half-read uid/gid), unknown bits are dropped. */
+/* getattr + u32 ext WF_EXT_HANDLE + u64 handle: fstat by handle. Old
+ * services send none (handle stays WF_NO_HANDLE); cut short, it is dropped. */
+static void test_handle_extension(void **state)
+{
+    struct wf_msg m;
+    assert_int_equal(decode_hex("0000000502" "000000022f66", &m), WF_OK);
+    assert_int_equal(m.ext, 0);
+    assert_true(m.handle == WF_NO_HANDLE);
+    assert_int_equal(decode_hex("0000000502" "000000022f66" "00000004" "0000000000000007", &m), WF_OK);
+    assert_int_equal(m.ext, WF_EXT_HANDLE);
+    assert_true(m.handle == 7);
+    assert_int_equal(decode_hex("0000000502" "000000022f66" "00000004" "00000000", &m), WF_OK);
+    assert_int_equal(m.ext, 0);
+    assert_true(m.handle == WF_NO_HANDLE);
+
+    struct wf_msg out;
+    msg_init(&out);
+    out.id = 5;
+    out.type = WF_GETATTR;
+    out.path = wf_str_of("/f");
+    out.ext = WF_EXT_HANDLE;
+    out.handle = 9;
+    uint8_t buf[64];
+    size_t n = wf_encode(&out, buf, sizeof buf);
+    assert_int_equal(n, 5 + 6 + 4 + 8);
+    assert_int_equal(wf_encoded_size(&out), n);
+    assert_int_equal(wf_decode(buf, n, &m), WF_OK);
+    assert_true(m.ext == WF_EXT_HANDLE && m.handle == 9);
+    out.ext = 0; /* without the bit nothing follows the path */
+    assert_int_equal(wf_encode(&out, buf, sizeof buf), 5 + 6);
+    (void)state;
+}
+
 static void test_owner_extension(void **state)
 {
     struct wf_msg m;
@@ -779,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_golden_truncations),
         cmocka_unit_test(test_readdir_extension),
         cmocka_unit_test(test_owner_extension),
+        cmocka_unit_test(test_handle_extension),
         cmocka_unit_test(test_golden_trailing_bytes),
         cmocka_unit_test(test_golden_reencode),
         cmocka_unit_test(test_round_trip_every_type),
