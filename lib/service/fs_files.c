@@ -5,10 +5,13 @@
  * Write-behind: the kernel sends one write at a time per writer and waits
  * for its answer, so a write that waited for the provider would cost a
  * round trip each. Writes are answered as soon as they are queued, up to
- * WF_WRITE_BEHIND_MAX bytes not yet confirmed; the provider still gets them
- * in order, before anything sent later. A failure is kept in the file and
- * reported by the next write, fsync or close (flush waits for the pending
- * writes), the way NFS reports a failed write-behind. */
+ * WF_WRITE_BEHIND_MAX bytes not yet confirmed; a write beyond that is sent
+ * too, and answered as soon as an earlier one is confirmed and makes room
+ * (not when its own answer comes: that would let the link run dry every
+ * window). The provider still gets them in order, before anything sent
+ * later. A failure is kept in the file and reported by the next write,
+ * fsync or close (flush waits for the pending writes), the way NFS reports
+ * a failed write-behind. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +25,11 @@
 #define WF_REOPEN_DROP (O_CREAT | O_EXCL | O_TRUNC)
 
 /* Written bytes answered early but not yet confirmed (all files together).
- * A few requests cover the bandwidth-delay product of links up to 1 Gbit/s
- * at a few ms, or 50 Mbit/s at 50 ms, and bound the service's memory. */
-#define WF_WRITE_BEHIND_MAX (2u * 1024u * 1024u)
+ * With the writes waiting for room this keeps more than the bandwidth-delay
+ * product of links up to 1 Gbit/s at a few ms, or 50 Mbit/s at 50 ms, in
+ * flight, and bounds the service's memory; more only lengthens the wait at
+ * fsync and close (measured: bench/run --link, docs/performance.md). */
+#define WF_WRITE_BEHIND_MAX (1024u * 1024u)
 
 static bool writable(int flags)
 {
@@ -157,6 +162,30 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 
 static void drain_parked(struct wf_service *s, struct wf_file *f);
 
+/* Answers writes waiting for room, in order, while there is room. */
+static void answer_waiting_writes(struct wf_service *s)
+{
+    struct wf_op *op;
+    while ((op = s->write_waiters) && s->write_behind_bytes + op->u.io.size <= WF_WRITE_BEHIND_MAX) {
+        s->write_waiters = op->parked_next;
+        op->parked_next = NULL;
+        op->u.io.answered = true;
+        s->write_behind_bytes += op->u.io.size;
+        op_reply_write(op, op->u.io.size);
+    }
+}
+
+static void forget_waiting_write(struct wf_service *s, struct wf_op *op)
+{
+    for (struct wf_op **p = &s->write_waiters; *p; p = &(*p)->parked_next) {
+        if (*p == op) {
+            *p = op->parked_next;
+            op->parked_next = NULL;
+            return;
+        }
+    }
+}
+
 static void write_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
     size_t size = op->u.io.size;
@@ -164,25 +193,31 @@ static void write_done(struct wf_service *s, struct wf_op *op, const struct wf_m
         err = -EIO;
     if (err > 0)
         s->bytes_written += (size_t)err;
-    if (!op->u.io.behind) {
+    if (!op->u.io.behind || !op->u.io.answered) { /* the caller still waits: the answer is its own */
+        if (op->u.io.behind)
+            forget_waiting_write(s, op);
         if (err < 0)
             op_reply_err(op, err);
         else
             op_reply_write(op, (size_t)err);
-        return;
+    } else {
+        s->write_behind_bytes -= size;
+        if (err >= 0 && (size_t)err < size)
+            err = -EIO; /* the caller was told all of it was written */
+        struct wf_file *f = op->u.io.file;
+        if (err < 0 && f->write_error == 0) {
+            wf_warn("a write answered early failed (%s): reported at the next write, fsync or close",
+                    strerror(-err));
+            f->write_error = err;
+        }
     }
-    struct wf_file *f = op->u.io.file;
-    s->write_behind_bytes -= size;
-    if (err >= 0 && (size_t)err < size)
-        err = -EIO; /* the caller was told all of it was written */
-    if (err < 0 && f->write_error == 0) {
-        wf_warn("a write answered early failed (%s): reported at the next write, fsync or close",
-                strerror(-err));
-        f->write_error = err;
+    if (op->u.io.behind) {
+        struct wf_file *f = op->u.io.file;
+        if (--f->writes_pending == 0)
+            drain_parked(s, f);
+        answer_waiting_writes(s);
+        wf_file_unhold(s, f);
     }
-    if (--f->writes_pending == 0)
-        drain_parked(s, f);
-    wf_file_unhold(s, f);
 }
 
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
@@ -203,12 +238,15 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
     op->handle = &f->handle;
     wf_prefetch_invalidate(s, ino);
     struct wf_msg m = { .type = WF_WRITE, .data = { buf, (uint32_t)size }, .offset = (uint64_t)off };
-    if (s->write_behind_bytes + size <= WF_WRITE_BEHIND_MAX && s->state == WF_SESSION_ACTIVE) {
+    if (s->state == WF_SESSION_ACTIVE) { /* while held, writes wait for their own answers */
         op->u.io.behind = true;
-        s->write_behind_bytes += size;
         f->writes_pending++;
         wf_file_hold(f);
-        op_reply_write(op, size);
+        struct wf_op **tail = &s->write_waiters;
+        while (*tail)
+            tail = &(*tail)->parked_next;
+        *tail = op;
+        answer_waiting_writes(s); /* at once if there is room */
     }
     fs_send(s, op, &m, ino, NULL, write_done);
 }

@@ -78,7 +78,8 @@ struct wf_op {
         struct {
             size_t size;
             struct wf_file *file;
-            bool behind;            /* write answered before the provider's answer */
+            bool behind;            /* write-behind: counted in the file's pending writes */
+            bool answered;          /* ... and already answered to the kernel */
         } io;                       /* read, write */
         struct {                    /* flush, fsync parked until the file's writes are answered */
             struct wf_file *file;

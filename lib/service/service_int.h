@@ -67,6 +67,7 @@ struct wf_service {
 
     struct wf_requests requests;
     size_t write_behind_bytes; /* written data answered but not yet confirmed by the provider */
+    struct wf_op *write_waiters; /* sent writes waiting for room to be answered, in order */
 };
 
 /* fs_ops.c */
