@@ -160,9 +160,7 @@ static int lfs_fgetattr(void *ud, const char *path, struct stat *st, uint64_t fh
 {
     int tmp;
     int fd = lfs_fd_for(ud, path, fh, O_RDONLY, &tmp);
-    if (fd < 0)
-        return fd;
-    int rc = fstat(fd, st) < 0 ? -errno : 0;
+    int rc = fd < 0 ? fd : fstat(fd, st) < 0 ? -errno : 0;
     lfs_close_tmp(tmp);
     return rc;
 }

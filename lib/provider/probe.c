@@ -34,16 +34,24 @@ static int try_one(const struct addrinfo *ai, int timeout_ms)
     return err;
 }
 
-/* A connected, blocking socket to host:port, or -1. */
-static int connect_to(const char *host, int port, int timeout_ms)
+/* getaddrinfo for a TCP connection to host:port; its result code. */
+static int resolve(const char *host, int port, struct addrinfo **res)
 {
-    struct addrinfo hints, *res = NULL;
+    struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     char service[16];
     snprintf(service, sizeof service, "%d", port);
-    if (getaddrinfo(host, service, &hints, &res) != 0)
+    *res = NULL;
+    return getaddrinfo(host, service, &hints, res);
+}
+
+/* A connected, blocking socket to host:port, or -1. */
+static int connect_to(const char *host, int port, int timeout_ms)
+{
+    struct addrinfo *res;
+    if (resolve(host, port, &res) != 0)
         return -1;
     int fd = -1;
     for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
@@ -94,13 +102,8 @@ enum wf_probe_kind wf_probe_scheme(const char *host, int port, int timeout_ms)
 
 int wf_probe_tcp(const char *host, int port, int timeout_ms, char *buf, size_t size)
 {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    char service[16];
-    snprintf(service, sizeof service, "%d", port);
-    int rc = getaddrinfo(host, service, &hints, &res);
+    struct addrinfo *res;
+    int rc = resolve(host, port, &res);
     if (rc != 0) {
         snprintf(buf, size, "cannot resolve the host name %s (%s)", host, gai_strerror(rc));
         return -1;
