@@ -397,9 +397,12 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
             rc = CALL(unlink, path);
             break;
         case WF_READ:
-            if (dp->verbose)
-                wf_debug("request %u: read %s %u@%llu", (unsigned)req.id, path, (unsigned)req.length,
+            if (dp->verbose) {
+                char shown[512];
+                wf_log_escape(req.path.data, req.path.len, shown, sizeof shown);
+                wf_debug("request %u: read %s %u@%llu", (unsigned)req.id, shown, (unsigned)req.length,
                          (unsigned long long)req.offset);
+            }
             return send_read(dp, c, &resp, &req, path) == 0 ? 0 : -1;
         case WF_WRITE:
             if (req.offset > (uint64_t)INT64_MAX) {
@@ -416,8 +419,11 @@ int wf_dispatch_message(const struct wf_dispatch *dp, struct wf_conn *c, const u
             owner_end(dp, &req);
             break;
         case WF_READDIR:
-            if (dp->verbose)
-                wf_debug("request %u: readdir %s", (unsigned)req.id, path);
+            if (dp->verbose) {
+                char shown[512];
+                wf_log_escape(req.path.data, req.path.len, shown, sizeof shown);
+                wf_debug("request %u: readdir %s", (unsigned)req.id, shown);
+            }
             return send_readdir(dp, c, &resp, path, req.ext) == 0 ? 0 : -1;
         case WF_RMDIR:
             rc = CALL(rmdir, path);
