@@ -4,14 +4,14 @@
 # 1. installs dependencies (scripts/deps.sh; quick when already installed)
 # 2. build/       -DWF_WERROR=ON, runs every ctest label (unit, integration, js, browser)
 # 3. build-asan/  -DWF_SANITIZE=ON (ASan+UBSan), runs the unit and integration tests
-# 4. build-fuzz/  clang + libFuzzer, runs each fuzz/fuzz_* for WF_FUZZ_SECONDS (30)
+# 4. build-fuzz/  clang + libFuzzer, runs each fuzz/fuzz_* for WF_FUZZ_SECONDS (20)
 # 5. build-portability/  scripts/portability.sh: service-only and provider-only
 #    builds, the musl static service (ws:// and wss://) mounting and serving,
 #    an arm64 cross build under qemu-user (docs/embedded.md)
 # Exits non-zero if anything failed and ends with the ctest summary lines.
 #
 # Environment:
-#   WF_FUZZ_SECONDS   seconds per fuzzer (default 30, 0 skips running fuzzers)
+#   WF_FUZZ_SECONDS   seconds per fuzzer (default 20, 0 skips running fuzzers)
 #   WF_BUILD_PREFIX   build directory prefix (default: build -> build, build-asan, build-fuzz)
 #   WF_SKIP_DEPS=1    do not run scripts/deps.sh
 #   WF_SKIP_ASAN=1 / WF_SKIP_FUZZ=1 / WF_SKIP_PORTABILITY=1   leave out a stage
@@ -23,7 +23,7 @@ cd "$here"
 
 prefix="${WF_BUILD_PREFIX:-build}"
 case "$prefix" in /*) ;; *) prefix="$here/$prefix" ;; esac
-fuzz_seconds="${WF_FUZZ_SECONDS:-30}"
+fuzz_seconds="${WF_FUZZ_SECONDS:-20}"
 jobs="${WF_JOBS:-2}"
 
 failures=()

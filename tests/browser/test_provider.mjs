@@ -5,7 +5,7 @@
 //  - progress states per file: waiting, reading (with a rate), done when the
 //    device closes the file, cut off by a lost connection, reset when the
 //    person starts a new session
-//  - a 3 GiB sparse file read whole through the mount with the page's memory
+//  - a 3 GiB (WF_BROWSER_WHOLE_GIB; default 1) sparse file read whole through the mount with the page's memory
 //    flat, and reads across the 2 GiB and 4 GiB offsets of a 4.5 GiB file
 //  - refusal close codes (4401 permanent, 4409 retried) shown as sentences,
 //    with the code on a details line; Stop closes with code 1000
@@ -40,6 +40,11 @@ const WATCHDOG_MS = 9 * 60 * 1000;
 const SKIP = 77;
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+// The file read whole with the page's memory watched: 3 GiB as the issue
+// measured (WF_BROWSER_WHOLE_GIB=3); 1 GiB by default to keep the suite short
+// (the reads across 2 GiB and 4 GiB use the 4.5 GiB file either way).
+const wholeGiB = Number(process.env.WF_BROWSER_WHOLE_GIB || 1);
+const wholeSize = wholeGiB * GiB;
 
 let failures = 0;
 let step = 'setup';
@@ -332,7 +337,7 @@ async function main() {
     writeFileSync(small, smallBytes);
     const smallSha = createHash('sha256').update(smallBytes).digest('hex');
     const huge = join(data, 'huge.img');
-    sparseFile(huge, 3 * GiB, [0, 2 * GiB - MiB / 2, 3 * GiB - MiB]);
+    sparseFile(huge, wholeSize, [0, wholeSize > 2 * GiB ? 2 * GiB - MiB / 2 : wholeSize / 2, wholeSize - MiB]);
     const hugeSha = await sha256Local(huge);
     const wide = join(data, 'wide.img');
     sparseFile(wide, 4.5 * GiB, [2 * GiB - MiB / 2, 4 * GiB - MiB / 2]);
@@ -485,7 +490,7 @@ async function main() {
         await p3.close();
     }
 
-    step = 'big files: 3 GiB whole, and reads across 2 GiB and 4 GiB';
+    step = `big files: ${wholeGiB} GiB whole, and reads across 2 GiB and 4 GiB`;
     await page.setFiles('#file-input', [huge, wide]);
     await page.waitFor('document.querySelectorAll("#files li").length === 3', 10000);
     await page.eval("document.getElementById('connect').click()");
@@ -499,14 +504,14 @@ async function main() {
     const secs = (Date.now() - started) / 1000;
     const peak = mem.peak();
     mem.stop();
-    check(hr.stdout.split(' ')[0] === hugeSha, `3 GiB sparse file read whole: right sha256 (${(3 * 1024 / secs).toFixed(0)} MiB/s)`);
+    check(hr.stdout.split(' ')[0] === hugeSha, `${wholeGiB} GiB sparse file read whole: right sha256 (${(wholeGiB * 1024 / secs).toFixed(0)} MiB/s)`);
     const grew = (peak - base) / 1024;
-    check(grew < 160, `page memory flat over 3 GiB: ${(base / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB (+${grew.toFixed(0)} MiB)`);
+    check(grew < 160, `page memory flat over ${wholeGiB} GiB: ${(base / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB (+${grew.toFixed(0)} MiB)`);
     const hugeRow = await waitFor('all of huge.img in the progress', async () => {
         const r = await rowOf('huge.img');
-        return r.read === 3 * GiB ? r : null;
+        return r.read === wholeSize ? r : null;
     }, 5000).catch(() => rowOf('huge.img'));
-    check(hugeRow.read === 3 * GiB, `progress counts all 3 GiB (${hugeRow.read})`);
+    check(hugeRow.read === wholeSize, `progress counts all ${wholeGiB} GiB (${hugeRow.read})`);
     const wideTail = await run('python3', ['-c', `
 import hashlib,sys
 def piece(p, off, n):
