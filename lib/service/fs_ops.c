@@ -17,6 +17,19 @@
 #include "util/wf_compat.h"
 #include "util/wf_log.h"
 
+/* The caller got a signal (the kernel sends FUSE_INTERRUPT; a fatal one
+ * cannot end a request already handed to us). A request held while the
+ * provider is away, or a close or fsync waiting for held writes, would keep
+ * the caller for the whole grace period: it ends now with EINTR. Requests
+ * on their way to a provider are answered as usual, within --wf-timeout. */
+static void on_interrupt(fuse_req_t req, void *data)
+{
+    struct wf_service *s = fuse_req_userdata(req);
+    struct wf_op *op = data;
+    if (wf_requests_cancel_held(&s->requests, op, -EINTR) != 0)
+        fs_cancel_parked(s, op);
+}
+
 struct wf_op *fs_new_op(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
 {
     struct wf_op *op = wf_op_new(req);
@@ -29,6 +42,7 @@ struct wf_op *fs_new_op(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const
     }
     op->ino = ino;
     op->parent = parent;
+    fuse_req_interrupt_func(req, on_interrupt, op); /* op outlives the request: replied before freed */
     return op;
 }
 

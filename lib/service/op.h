@@ -84,6 +84,7 @@ struct wf_op {
         struct {                    /* flush, fsync parked until the file's writes are answered */
             struct wf_file *file;
             bool fsync, datasync;
+            bool parked;            /* in file->parked */
         } sync;
         struct {
             struct wf_dir *dir;

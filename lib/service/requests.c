@@ -335,6 +335,28 @@ void wf_requests_release_held(struct wf_requests *t)
     }
 }
 
+int wf_requests_cancel_held(struct wf_requests *t, struct wf_op *op, int err)
+{
+    for (struct wf_op *h = t->held_first; h; h = h->next) {
+        if (h != op)
+            continue;
+        if (op->prev)
+            op->prev->next = op->next;
+        else
+            t->held_first = op->next;
+        if (op->next)
+            op->next->prev = op->prev;
+        else
+            t->held_last = op->prev;
+        op->prev = op->next = NULL;
+        t->held_count--;
+        t->held_bytes -= op->wire->len;
+        complete(t, op, NULL, err);
+        return 0;
+    }
+    return -1;
+}
+
 void wf_requests_fail_all(struct wf_requests *t, int err)
 {
     t->holding = false;

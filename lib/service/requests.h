@@ -70,6 +70,8 @@ void wf_requests_disconnect(struct wf_requests *t, bool hold);
 /* Sends every held request again, in order, with fresh ids; from now on
  * requests flow. */
 void wf_requests_release_held(struct wf_requests *t);
+/* Completes op with err if it is held (not sent); -1 if it is not held. */
+int wf_requests_cancel_held(struct wf_requests *t, struct wf_op *op, int err);
 /* Fails every sent and held request with err; nothing is held any more. */
 void wf_requests_fail_all(struct wf_requests *t, int err);
 

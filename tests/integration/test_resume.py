@@ -195,6 +195,26 @@ class Resume(unittest.TestCase):
         self.assertGreater(took, grace - 1, "the read failed before the grace period ended")
         self.assertEqual(svc.listdir(timeout=5), [])
 
+    def test_killed_caller_does_not_wait_for_grace(self):
+        """A process blocked on a held request (or in close waiting for held
+        writes) dies at once when killed, not when the grace period ends."""
+        with open(os.path.join(self.dir, "file.txt"), "w") as f:
+            f.write("x" * 300000)
+        svc = self.service()
+        prov = self.provider(svc)
+        self.kill(prov)
+        reader = subprocess.Popen(["cat", svc.path("file.txt")], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: reader.poll() is None and reader.kill())
+        time.sleep(0.5)
+        self.assertIsNone(reader.poll(), "cat did not wait for the provider")
+        reader.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        reader.wait(timeout=GRACE)
+        self.assertLess(time.monotonic() - start, 3.0, "a killed reader waited for the grace period")
+        self.provider(svc)  # the session goes on for others
+        self.assertEqual(len(h.call(lambda: open(svc.path("file.txt")).read(), timeout=20)), 300000)
+
     def test_provider_leaving_on_purpose_ends_session(self):
         """SIGTERM: the provider closes with 1000; no grace period then."""
         with open(os.path.join(self.dir, "file.txt"), "w") as f:
