@@ -53,7 +53,7 @@ void fs_send(struct wf_service *s, struct wf_op *op, struct wf_msg *m, fuse_ino_
     int by_handle = m->type == WF_READ || m->type == WF_WRITE || m->type == WF_FSYNC ||
                     ((m->type == WF_TRUNCATE || m->type == WF_UTIMENS) && m->handle != WF_NO_HANDLE) ||
                     (m->type == WF_GETATTR && (m->ext & WF_EXT_HANDLE));
-    char path[WF_MAX_PATH];
+    char path[WF_MAX_PATH + 1];
     int len = wf_nodes_path(&s->nodes, ino, name, path, sizeof path, by_handle);
     if (len < 0) {
         op->done = done;
@@ -155,10 +155,11 @@ void fs_remember_attrs(struct wf_service *s, fuse_ino_t ino, const struct wf_att
 }
 
 /* A file with several names has one node per name here, so another name's
- * cached attributes (and pages) could go stale: such files are not cached. */
+ * cached attributes (and pages) could go stale: such files (regular files,
+ * fifos, sockets, symlinks; not directories) are not cached. */
 double fs_attr_timeout(const struct wf_service *s, const struct wf_attr *a)
 {
-    return a->nlink > 1 && S_ISREG(wf_mode_from_wire(a->mode)) ? 0.0 : s->attr_timeout;
+    return a->nlink > 1 && !S_ISDIR(wf_mode_from_wire(a->mode)) ? 0.0 : s->attr_timeout;
 }
 
 /* The root while no provider is attached: an empty directory, dated when
@@ -436,7 +437,7 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
     struct wf_op *op = fs_new_op(req, ino, newparent, newname);
     if (!op)
         return;
-    char target[WF_MAX_PATH];
+    char target[WF_MAX_PATH + 1];
     struct wf_msg m = { .type = WF_LINK };
     int len = wf_nodes_path(&s->nodes, newparent, newname, target, sizeof target, 0);
     if (len < 0) {
@@ -488,7 +489,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     struct wf_op *op = fs_new_op(req, 0, parent, name);
     if (!op)
         return;
-    char target[WF_MAX_PATH];
+    char target[WF_MAX_PATH + 1];
     int len = wf_nodes_path(&s->nodes, newparent, newname, target, sizeof target, 0);
     if (len < 0 || !(op->newname = strdup(newname))) {
         op_reply_err(op, len < 0 ? len : -ENOMEM);

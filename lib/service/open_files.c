@@ -49,7 +49,7 @@ static void release_handle(struct wf_service *s, struct wf_file *f)
 {
     if (f->handle == WF_NO_HANDLE || (s->state != WF_SESSION_ACTIVE && s->state != WF_SESSION_RESUMING))
         return;
-    char path[WF_MAX_PATH];
+    char path[WF_MAX_PATH + 1];
     if (wf_nodes_path(&s->nodes, f->ino, NULL, path, sizeof path, 1) < 0)
         strcpy(path, "/"); /* unknown: the handle alone identifies the file */
     struct wf_op *op = wf_op_new(NULL);

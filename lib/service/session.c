@@ -120,7 +120,7 @@ static void reopen_open_done(struct wf_service *s, struct wf_op *op, const struc
 /* Sends request m about f's path for a re-open step. */
 static void reopen_send(struct wf_service *s, struct wf_op *op, struct wf_msg *m, wf_op_done done)
 {
-    char path[WF_MAX_PATH];
+    char path[WF_MAX_PATH + 1];
     int len = wf_nodes_path(&s->nodes, op->ino, NULL, path, sizeof path, 0);
     op->done = done;
     op->type = m->type;

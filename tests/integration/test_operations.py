@@ -642,6 +642,54 @@ class Operations(unittest.TestCase):
         for base in (self.local, self.provider.directory):  # fd-relative, any depth
             shutil.rmtree(os.path.join(base, d, comp))
 
+    def test_longest_path(self):
+        """A path of exactly 4096 bytes from the root ("/" + 4095) works; one
+        byte more answers ENAMETOOLONG."""
+        d = self.fresh_dir("longest")
+        comp = "c" * 250
+        depth = (4095 - len(d) - 1) // (len(comp) + 1)  # d/comp/comp/.../name
+
+        def make(b, extra):
+            name_len = 4095 - len(d) - depth * (len(comp) + 1) - 1 + extra
+            fd = os.open(os.path.join(b, d), os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                for _ in range(depth):
+                    try:
+                        os.mkdir(comp, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                    nfd = os.open(comp, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                    os.close(fd)
+                    fd = nfd
+                os.close(os.open("n" * name_len, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+                return "ok"
+            except OSError as e:
+                return errno.errorcode.get(e.errno, e.errno)
+            finally:
+                os.close(fd)
+
+        self.assertEqual(h.call(make, self.service.mountpoint, 0, what="4096-byte path"), "ok")
+        self.assertEqual(h.call(make, self.service.mountpoint, 1, what="4097-byte path"), "ENAMETOOLONG")
+        shutil.rmtree(os.path.join(self.provider.directory, d, comp))
+
+    def test_hard_linked_fifo_nlink(self):
+        """Other names of a hard-linked non-regular file see nlink, mode and
+        owner changes at once (no attribute caching for nlink > 1)."""
+        d = self.fresh_dir("fifo-links")
+
+        def scenario(b):
+            a, bb, c = (os.path.join(b, d, n) for n in "abc")
+            os.mkfifo(a, 0o644)
+            os.link(a, bb)
+            os.stat(a)
+            os.link(bb, c)
+            n1 = os.lstat(a).st_nlink
+            os.chmod(bb, 0o600)
+            m = oct(os.lstat(a).st_mode)
+            os.unlink(a)
+            return n1, m, os.lstat(bb).st_nlink
+        self.both(scenario)
+
     def test_mkdir(self):
         d = self.fresh_dir("mkdir")
         self.both(lambda b: os.mkdir(os.path.join(b, d, "a"), 0o750))
