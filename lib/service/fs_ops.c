@@ -189,6 +189,17 @@ static void attr_done(struct wf_service *s, struct wf_op *op, const struct wf_ms
     }
 }
 
+static void getattr_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    attr_done(s, op, resp, err);
+    struct wf_file *f = op->u.getattr.held;
+    if (f) {
+        op->u.getattr.held = NULL;
+        op->handle = NULL;
+        wf_file_unhold(s, f); /* frees it if it was released meanwhile */
+    }
+}
+
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct wf_service *s = svc(req);
@@ -214,8 +225,12 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     if (f && f->handle != WF_NO_HANDLE) {
         m.ext = WF_EXT_HANDLE;
         op->handle = &f->handle;
+        /* a file found by inode is not the caller's: the kernel may release
+         * it while this request is held, so the request keeps it */
+        op->u.getattr.held = f;
+        wf_file_hold(f);
     }
-    fs_send(s, op, &m, ino, NULL, attr_done);
+    fs_send(s, op, &m, ino, NULL, getattr_done);
 }
 
 static void set_time(struct wf_time *t, const struct timespec *ts, int set, int now)

@@ -95,6 +95,9 @@ struct wf_op {
         struct {
             struct wf_prefetch *pf;
         } prefetch;
+        struct {                    /* getattr by the handle of an open file found by inode */
+            struct wf_file *held;   /* kept (wf_file_hold) until the answer */
+        } getattr;
         struct {                    /* re-open of one file after a resume */
             struct wf_file *file;
             unsigned epoch;

@@ -150,7 +150,11 @@ static void reopen_stat_done(struct wf_service *s, struct wf_op *op, const struc
 
 static void reopen(struct wf_service *s, struct wf_file *f, void *ud)
 {
-    if (f->handle == WF_NO_HANDLE || f->reopening || f->released)
+    /* A released file still in use (writes answered early, a held getattr)
+     * is re-opened too: its requests must not carry the old provider's
+     * handle, which may name another file on the new one. Its release goes
+     * out with the new handle once the last request is done. */
+    if (f->handle == WF_NO_HANDLE || f->reopening)
         return;
     struct wf_op *op = wf_op_new(NULL);
     if (!op) {
