@@ -69,8 +69,10 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     /* flush has no request in the protocol: only a writer's close needs it,
      * to wait for its writes and report their failure */
     op->u.open.fi.noflush = !writable(fi->flags);
-    if (fi->flags & O_TRUNC)
+    if (fi->flags & O_TRUNC) {
         wf_prefetch_invalidate(s, ino);
+        wf_nodes_changed_here(&s->nodes, ino);
+    }
     struct wf_node *n = wf_nodes_get(&s->nodes, ino);
     if (n && n->small_file && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC) &&
         s->state == WF_SESSION_ACTIVE)
@@ -237,6 +239,7 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
     op->u.io.file = f;
     op->handle = &f->handle;
     wf_prefetch_invalidate(s, ino);
+    wf_nodes_changed_here(&s->nodes, ino);
     struct wf_msg m = { .type = WF_WRITE, .data = { buf, (uint32_t)size }, .offset = (uint64_t)off };
     if (s->state == WF_SESSION_ACTIVE) { /* while held, writes wait for their own answers */
         op->u.io.behind = true;

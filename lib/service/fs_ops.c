@@ -300,6 +300,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     op->u.setattr.to_set = to_set;
     op->u.setattr.file = file_of(fi);
     wf_prefetch_invalidate(s, ino);
+    wf_nodes_changed_here(&s->nodes, ino);
     setattr_next(s, op, NULL, 0);
 }
 
@@ -343,7 +344,8 @@ static int reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_a
     if (created) {
         created->ino = n->ino;
         created->ident = (struct wf_ident){ .size = a->size, .pino = a->ino, .mtime_sec = a->mtime.sec,
-                                            .mtime_nsec = a->mtime.nsec, .known = true };
+                                            .mtime_nsec = a->mtime.nsec, .known = true,
+                                            .changed_here = n->changed_here };
     }
     int rc = created ? op_reply_create(op, &e, &op->u.entry.fi) : op_reply_entry(op, &e);
     if (rc != 0) {

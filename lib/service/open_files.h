@@ -33,6 +33,7 @@ struct wf_ident {
     uint64_t size, pino, mtime_sec;
     uint32_t mtime_nsec;
     bool known;
+    unsigned changed_here; /* the node's count at open: size and mtime hold only while unchanged */
 };
 
 struct wf_file {

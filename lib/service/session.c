@@ -74,7 +74,7 @@ static void resume_done(struct wf_service *s)
 /* The file as the new provider has it is the one that was open: same inode
  * number where both know one; for a file opened read-only also the same
  * size and mtime (writes of our own change those of a writable one). */
-static bool same_file(const struct wf_file *f, const struct wf_attr *a)
+static bool same_file(struct wf_service *s, const struct wf_file *f, const struct wf_attr *a)
 {
     if (!S_ISREG(wf_mode_from_wire(a->mode)))
         return false;
@@ -84,6 +84,9 @@ static bool same_file(const struct wf_file *f, const struct wf_attr *a)
         return false;
     if ((f->flags & O_ACCMODE) != O_RDONLY)
         return true;
+    const struct wf_node *n = wf_nodes_get(&s->nodes, f->ino);
+    if (!n || n->changed_here != f->ident.changed_here)
+        return true; /* changed through the mount since it was opened */
     return a->size == f->ident.size && a->mtime.sec == f->ident.mtime_sec && a->mtime.nsec == f->ident.mtime_nsec;
 }
 
@@ -139,7 +142,7 @@ static void reopen_stat_done(struct wf_service *s, struct wf_op *op, const struc
         reopen_finished(s, f, false);
         return;
     }
-    if (!resp || !same_file(f, &resp->attr)) {
+    if (!resp || !same_file(s, f, &resp->attr)) {
         mark_changed(f, resp ? "changed" : "vanished");
         reopen_finished(s, f, true);
         return;

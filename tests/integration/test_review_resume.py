@@ -125,6 +125,26 @@ class ReviewResume(unittest.TestCase):
         os.pwrite(fd_b, b"x", 0)
         self.assertEqual(h.call(os.pread, fd_b, 1, 0, timeout=10), b"x")
 
+    def test_reader_of_file_written_through_mount(self):
+        """A read-only handle of a file the mount itself wrote to since: the
+        re-open compares size and mtime with those seen at open time and
+        fails the reader's handle, though nobody changed the file behind the
+        service's back."""
+        with open(os.path.join(self.dir, "log"), "wb") as f:
+            f.write(b"0" * 100)
+        svc = self.service()
+        prov = self.provider(svc)
+        fd_r = h.call(os.open, svc.path("log"), os.O_RDONLY, timeout=10)
+        self.addCleanup(os.close, fd_r)
+        fd_w = h.call(os.open, svc.path("log"), os.O_WRONLY | os.O_APPEND, timeout=10)
+        self.addCleanup(os.close, fd_w)
+        h.call(os.write, fd_w, b"1" * 100, timeout=10)
+        h.call(os.fsync, fd_w, timeout=10)
+        self.kill(svc, prov)
+        time.sleep(0.5)
+        self.resume(svc)
+        self.assertEqual(h.call(os.pread, fd_r, 200, 0, timeout=10), b"0" * 100 + b"1" * 100)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
