@@ -90,6 +90,8 @@ static void create_done(struct wf_service *s, struct wf_op *op, const struct wf_
     }
     op->u.entry.created = f;
     op->u.entry.fi.fh = (uintptr_t)f;
+    f->create_parent = op->parent;
+    f->create_name = op->name;
     struct wf_msg m = { .type = WF_GETATTR };
     fs_send(s, op, &m, op->parent, op->name, fs_entry_done);
 }

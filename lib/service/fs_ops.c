@@ -358,6 +358,8 @@ static int reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_a
 void fs_entry_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
     struct wf_file *created = op->u.entry.created;
+    if (created)
+        created->create_name = NULL; /* op->name goes with the op */
     if (resp) {
         if (reply_entry(s, op, &resp->attr) == 0)
             return;

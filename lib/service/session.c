@@ -124,7 +124,8 @@ static void reopen_open_done(struct wf_service *s, struct wf_op *op, const struc
 static void reopen_send(struct wf_service *s, struct wf_op *op, struct wf_msg *m, wf_op_done done)
 {
     char path[WF_MAX_PATH];
-    int len = wf_nodes_path(&s->nodes, op->ino, NULL, path, sizeof path, 0);
+    int len = op->name ? wf_nodes_path(&s->nodes, op->parent, op->name, path, sizeof path, 0)
+                       : wf_nodes_path(&s->nodes, op->ino, NULL, path, sizeof path, 0);
     op->done = done;
     op->type = m->type;
     if (len < 0) { /* unlinked: nothing to re-open by path */
@@ -166,6 +167,15 @@ static void reopen(struct wf_service *s, struct wf_file *f, void *ud)
     }
     op->flags = WF_OP_CONTROL;
     op->ino = f->ino;
+    if (f->ino == 0 && f->create_name) { /* created, its entry still on its way: by name */
+        op->parent = f->create_parent;
+        op->name = strdup(f->create_name);
+        if (!op->name) {
+            wf_op_free(op);
+            mark_changed(f, "could not be opened again (no memory)");
+            return;
+        }
+    }
     op->u.reopen.file = f;
     op->u.reopen.epoch = s->resume_epoch;
     f->reopening = true;
