@@ -283,7 +283,7 @@ static void drain_parked(struct wf_service *s, struct wf_file *f)
         struct wf_op *op = list;
         list = op->parked_next;
         op->parked_next = NULL;
-        op->u.sync.parked = false;
+        op->sync_parked = false;
         finish_sync(s, op);
         wf_file_unhold(s, f);
     }
@@ -291,12 +291,12 @@ static void drain_parked(struct wf_service *s, struct wf_file *f)
 
 void fs_cancel_parked(struct wf_service *s, struct wf_op *op)
 {
-    struct wf_file *f = op->u.sync.parked ? op->u.sync.file : NULL;
+    struct wf_file *f = op->sync_parked ? op->u.sync.file : NULL;
     for (struct wf_op **p = f ? &f->parked : NULL; p && *p; p = &(*p)->parked_next) {
         if (*p == op) {
             *p = op->parked_next;
             op->parked_next = NULL;
-            op->u.sync.parked = false;
+            op->sync_parked = false;
             op_reply_err(op, EINTR);
             wf_op_finish(op);
             wf_file_unhold(s, f);
@@ -322,7 +322,7 @@ static void sync_file(fuse_req_t req, fuse_ino_t ino, struct wf_file *f, bool fs
     while (*tail)
         tail = &(*tail)->parked_next;
     *tail = op;
-    op->u.sync.parked = true;
+    op->sync_parked = true;
     wf_file_hold(f);
 }
 

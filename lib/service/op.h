@@ -47,6 +47,8 @@ struct wf_op {
     struct wf_op *hash_next, *prev, *next;
     struct wf_outmsg *wire; /* the encoded request, kept until answered so it can go out again */
     struct wf_op *parked_next; /* flush/fsync waiting on a file (not while queued) */
+    bool sync_parked;       /* a flush/fsync in its file's parked list (outside the union:
+                             * on_interrupt asks any op) */
     const uint64_t *handle; /* request on an open file: its current handle goes out
                              * (WF_NO_HANDLE there: unusable, the request fails with EIO) */
 
@@ -84,7 +86,6 @@ struct wf_op {
         struct {                    /* flush, fsync parked until the file's writes are answered */
             struct wf_file *file;
             bool fsync, datasync;
-            bool parked;            /* in file->parked */
         } sync;
         struct {
             struct wf_dir *dir;
