@@ -69,8 +69,10 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     /* flush has no request in the protocol: only a writer's close needs it,
      * to wait for its writes and report their failure */
     op->u.open.fi.noflush = !writable(fi->flags);
-    if (fi->flags & O_TRUNC)
+    if (fi->flags & O_TRUNC) {
         wf_prefetch_invalidate(s, ino);
+        wf_nodes_changed_here(&s->nodes, ino);
+    }
     struct wf_node *n = wf_nodes_get(&s->nodes, ino);
     if (n && n->small_file && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC) &&
         s->state == WF_SESSION_ACTIVE)
@@ -88,6 +90,8 @@ static void create_done(struct wf_service *s, struct wf_op *op, const struct wf_
     }
     op->u.entry.created = f;
     op->u.entry.fi.fh = (uintptr_t)f;
+    f->create_parent = op->parent;
+    f->create_name = op->name;
     struct wf_msg m = { .type = WF_GETATTR };
     fs_send(s, op, &m, op->parent, op->name, fs_entry_done);
 }
@@ -237,6 +241,7 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
     op->u.io.file = f;
     op->handle = &f->handle;
     wf_prefetch_invalidate(s, ino);
+    wf_nodes_changed_here(&s->nodes, ino);
     struct wf_msg m = { .type = WF_WRITE, .data = { buf, (uint32_t)size }, .offset = (uint64_t)off };
     if (s->state == WF_SESSION_ACTIVE) { /* while held, writes wait for their own answers */
         op->u.io.behind = true;
@@ -278,7 +283,7 @@ static void drain_parked(struct wf_service *s, struct wf_file *f)
         struct wf_op *op = list;
         list = op->parked_next;
         op->parked_next = NULL;
-        op->u.sync.parked = false;
+        op->sync_parked = false;
         finish_sync(s, op);
         wf_file_unhold(s, f);
     }
@@ -286,12 +291,12 @@ static void drain_parked(struct wf_service *s, struct wf_file *f)
 
 void fs_cancel_parked(struct wf_service *s, struct wf_op *op)
 {
-    struct wf_file *f = op->u.sync.parked ? op->u.sync.file : NULL;
+    struct wf_file *f = op->sync_parked ? op->u.sync.file : NULL;
     for (struct wf_op **p = f ? &f->parked : NULL; p && *p; p = &(*p)->parked_next) {
         if (*p == op) {
             *p = op->parked_next;
             op->parked_next = NULL;
-            op->u.sync.parked = false;
+            op->sync_parked = false;
             op_reply_err(op, EINTR);
             wf_op_finish(op);
             wf_file_unhold(s, f);
@@ -317,7 +322,7 @@ static void sync_file(fuse_req_t req, fuse_ino_t ino, struct wf_file *f, bool fs
     while (*tail)
         tail = &(*tail)->parked_next;
     *tail = op;
-    op->u.sync.parked = true;
+    op->sync_parked = true;
     wf_file_hold(f);
 }
 

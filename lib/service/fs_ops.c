@@ -190,6 +190,17 @@ static void attr_done(struct wf_service *s, struct wf_op *op, const struct wf_ms
     }
 }
 
+static void getattr_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
+{
+    attr_done(s, op, resp, err);
+    struct wf_file *f = op->u.getattr.held;
+    if (f) {
+        op->u.getattr.held = NULL;
+        op->handle = NULL;
+        wf_file_unhold(s, f); /* frees it if it was released meanwhile */
+    }
+}
+
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct wf_service *s = svc(req);
@@ -215,8 +226,12 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     if (f && f->handle != WF_NO_HANDLE) {
         m.ext = WF_EXT_HANDLE;
         op->handle = &f->handle;
+        /* a file found by inode is not the caller's: the kernel may release
+         * it while this request is held, so the request keeps it */
+        op->u.getattr.held = f;
+        wf_file_hold(f);
     }
-    fs_send(s, op, &m, ino, NULL, attr_done);
+    fs_send(s, op, &m, ino, NULL, getattr_done);
 }
 
 static void set_time(struct wf_time *t, const struct timespec *ts, int set, int now)
@@ -286,6 +301,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     op->u.setattr.to_set = to_set;
     op->u.setattr.file = file_of(fi);
     wf_prefetch_invalidate(s, ino);
+    wf_nodes_changed_here(&s->nodes, ino);
     setattr_next(s, op, NULL, 0);
 }
 
@@ -329,7 +345,8 @@ static int reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_a
     if (created) {
         created->ino = n->ino;
         created->ident = (struct wf_ident){ .size = a->size, .pino = a->ino, .mtime_sec = a->mtime.sec,
-                                            .mtime_nsec = a->mtime.nsec, .known = true };
+                                            .mtime_nsec = a->mtime.nsec, .known = true,
+                                            .changed_here = n->changed_here };
     }
     int rc = created ? op_reply_create(op, &e, &op->u.entry.fi) : op_reply_entry(op, &e);
     if (rc != 0) {
@@ -342,6 +359,8 @@ static int reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_a
 void fs_entry_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
     struct wf_file *created = op->u.entry.created;
+    if (created)
+        created->create_name = NULL; /* op->name goes with the op */
     if (resp) {
         if (reply_entry(s, op, &resp->attr) == 0)
             return;

@@ -114,6 +114,13 @@ struct wf_node *wf_nodes_get(struct wf_nodes *t, uint64_t ino)
     return NULL;
 }
 
+void wf_nodes_changed_here(struct wf_nodes *t, uint64_t ino)
+{
+    struct wf_node *n = wf_nodes_get(t, ino);
+    if (n)
+        n->changed_here++;
+}
+
 struct wf_node *wf_nodes_find(struct wf_nodes *t, uint64_t parent, const char *name)
 {
     for (struct wf_node *n = *name_slot(t, parent, name); n; n = n->by_name)

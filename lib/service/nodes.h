@@ -24,6 +24,7 @@ struct wf_node {
     uint64_t mtime_sec;
     uint32_t mtime_nsec;
     int small_file;          /* a regular file small enough to prefetch */
+    unsigned changed_here;   /* writes, setattrs, truncating opens sent through the mount */
     struct wf_node *by_name; /* hash chains */
     struct wf_node *by_ino;
 };
@@ -38,6 +39,10 @@ struct wf_nodes {
 int wf_nodes_init(struct wf_nodes *t);
 void wf_nodes_cleanup(struct wf_nodes *t);
 
+/* The file's data or attributes change through the mount (a write, a
+ * setattr, a truncating open): read-only handles opened before no longer
+ * expect their size and mtime at a re-open. */
+void wf_nodes_changed_here(struct wf_nodes *t, uint64_t ino);
 struct wf_node *wf_nodes_get(struct wf_nodes *t, uint64_t ino);
 /* Finds or creates the child and adds one lookup. NULL: no memory or no parent. */
 struct wf_node *wf_nodes_lookup(struct wf_nodes *t, uint64_t parent, const char *name);

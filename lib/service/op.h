@@ -47,6 +47,8 @@ struct wf_op {
     struct wf_op *hash_next, *prev, *next;
     struct wf_outmsg *wire; /* the encoded request, kept until answered so it can go out again */
     struct wf_op *parked_next; /* flush/fsync waiting on a file (not while queued) */
+    bool sync_parked;       /* a flush/fsync in its file's parked list (outside the union:
+                             * on_interrupt asks any op) */
     const uint64_t *handle; /* request on an open file: its current handle goes out
                              * (WF_NO_HANDLE there: unusable, the request fails with EIO) */
 
@@ -84,7 +86,6 @@ struct wf_op {
         struct {                    /* flush, fsync parked until the file's writes are answered */
             struct wf_file *file;
             bool fsync, datasync;
-            bool parked;            /* in file->parked */
         } sync;
         struct {
             struct wf_dir *dir;
@@ -95,6 +96,9 @@ struct wf_op {
         struct {
             struct wf_prefetch *pf;
         } prefetch;
+        struct {                    /* getattr by the handle of an open file found by inode */
+            struct wf_file *held;   /* kept (wf_file_hold) until the answer */
+        } getattr;
         struct {                    /* re-open of one file after a resume */
             struct wf_file *file;
             unsigned epoch;

@@ -35,7 +35,8 @@ struct wf_file *wf_file_new(struct wf_service *s, fuse_ino_t ino, uint64_t handl
     struct wf_node *n = wf_nodes_get(&s->nodes, ino);
     if (n)
         f->ident = (struct wf_ident){ .size = n->size, .pino = n->pino, .mtime_sec = n->mtime_sec,
-                                      .mtime_nsec = n->mtime_nsec, .known = true };
+                                      .mtime_nsec = n->mtime_nsec, .known = true,
+                                      .changed_here = n->changed_here };
     track(s, &f->link);
     return f;
 }

@@ -33,6 +33,7 @@ struct wf_ident {
     uint64_t size, pino, mtime_sec;
     uint32_t mtime_nsec;
     bool known;
+    unsigned changed_here; /* the node's count at open: size and mtime hold only while unchanged */
 };
 
 struct wf_file {
@@ -49,6 +50,10 @@ struct wf_file {
     unsigned busy;         /* requests still using the file: it outlives a release until 0.
                             * Reads, fsync and setattr need no hold: the kernel releases
                             * a file only once no such request on it is outstanding. */
+    /* created, entry not yet given to the kernel (ino 0): where it is, for a
+     * re-open; name points into the create's op, which clears it */
+    fuse_ino_t create_parent;
+    const char *create_name;
     bool reopening;        /* a re-open is on its way */
     bool released;         /* the kernel let go; freed when no longer busy */
 };

@@ -74,7 +74,7 @@ static void resume_done(struct wf_service *s)
 /* The file as the new provider has it is the one that was open: same inode
  * number where both know one; for a file opened read-only also the same
  * size and mtime (writes of our own change those of a writable one). */
-static bool same_file(const struct wf_file *f, const struct wf_attr *a)
+static bool same_file(struct wf_service *s, const struct wf_file *f, const struct wf_attr *a)
 {
     if (!S_ISREG(wf_mode_from_wire(a->mode)))
         return false;
@@ -84,6 +84,9 @@ static bool same_file(const struct wf_file *f, const struct wf_attr *a)
         return false;
     if ((f->flags & O_ACCMODE) != O_RDONLY)
         return true;
+    const struct wf_node *n = wf_nodes_get(&s->nodes, f->ino);
+    if (!n || n->changed_here != f->ident.changed_here)
+        return true; /* changed through the mount since it was opened */
     return a->size == f->ident.size && a->mtime.sec == f->ident.mtime_sec && a->mtime.nsec == f->ident.mtime_nsec;
 }
 
@@ -121,7 +124,8 @@ static void reopen_open_done(struct wf_service *s, struct wf_op *op, const struc
 static void reopen_send(struct wf_service *s, struct wf_op *op, struct wf_msg *m, wf_op_done done)
 {
     char path[WF_MAX_PATH + 1];
-    int len = wf_nodes_path(&s->nodes, op->ino, NULL, path, sizeof path, 0);
+    int len = op->name ? wf_nodes_path(&s->nodes, op->parent, op->name, path, sizeof path, 0)
+                       : wf_nodes_path(&s->nodes, op->ino, NULL, path, sizeof path, 0);
     op->done = done;
     op->type = m->type;
     if (len < 0) { /* unlinked: nothing to re-open by path */
@@ -139,7 +143,7 @@ static void reopen_stat_done(struct wf_service *s, struct wf_op *op, const struc
         reopen_finished(s, f, false);
         return;
     }
-    if (!resp || !same_file(f, &resp->attr)) {
+    if (!resp || !same_file(s, f, &resp->attr)) {
         mark_changed(f, resp ? "changed" : "vanished");
         reopen_finished(s, f, true);
         return;
@@ -150,7 +154,11 @@ static void reopen_stat_done(struct wf_service *s, struct wf_op *op, const struc
 
 static void reopen(struct wf_service *s, struct wf_file *f, void *ud)
 {
-    if (f->handle == WF_NO_HANDLE || f->reopening || f->released)
+    /* A released file still in use (writes answered early, a held getattr)
+     * is re-opened too: its requests must not carry the old provider's
+     * handle, which may name another file on the new one. Its release goes
+     * out with the new handle once the last request is done. */
+    if (f->handle == WF_NO_HANDLE || f->reopening)
         return;
     struct wf_op *op = wf_op_new(NULL);
     if (!op) {
@@ -159,6 +167,15 @@ static void reopen(struct wf_service *s, struct wf_file *f, void *ud)
     }
     op->flags = WF_OP_CONTROL;
     op->ino = f->ino;
+    if (f->ino == 0 && f->create_name) { /* created, its entry still on its way: by name */
+        op->parent = f->create_parent;
+        op->name = strdup(f->create_name);
+        if (!op->name) {
+            wf_op_free(op);
+            mark_changed(f, "could not be opened again (no memory)");
+            return;
+        }
+    }
     op->u.reopen.file = f;
     op->u.reopen.epoch = s->resume_epoch;
     f->reopening = true;
