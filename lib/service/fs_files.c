@@ -240,6 +240,8 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
     op->u.io.size = size;
     op->u.io.file = f;
     op->handle = &f->handle;
+    if (f->flags & O_APPEND)
+        op->flags |= WF_OP_NO_REPEAT; /* sent twice, it would append twice */
     wf_prefetch_invalidate(s, ino);
     wf_nodes_changed_here(&s->nodes, ino);
     struct wf_msg m = { .type = WF_WRITE, .data = { buf, (uint32_t)size }, .offset = (uint64_t)off };

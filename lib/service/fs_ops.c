@@ -396,6 +396,8 @@ void fs_set_creator(const struct wf_service *s, fuse_req_t req, struct wf_msg *m
 /* After a request that made a name: its attributes for the entry reply. */
 static void stat_new_entry(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
+    if (err == -EEXIST && (op->flags & WF_OP_RESENT))
+        err = 0; /* sent again after a lost connection: the first sending made it */
     if (err < 0) {
         op_reply_err(op, err);
         return;
@@ -472,6 +474,8 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 
 static void remove_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
+    if (err == -ENOENT && (op->flags & WF_OP_RESENT))
+        err = 0; /* sent again after a lost connection: the first sending removed it */
     if (err >= 0)
         wf_nodes_remove_name(&s->nodes, op->parent, op->name);
     op_reply_err(op, err < 0 ? -err : 0);

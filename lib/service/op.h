@@ -32,6 +32,8 @@ typedef void (*wf_op_done)(struct wf_service *s, struct wf_op *op, const struct 
 /* op->flags */
 #define WF_OP_CONTROL 0x1u      /* goes out before the provider is admitted or resumed (getcreds, re-open) */
 #define WF_OP_SESSION_ONLY 0x2u /* meaningless to another provider (release): failed, not held, when the provider goes */
+#define WF_OP_NO_REPEAT 0x4u    /* must not reach a provider twice (an O_APPEND write): failed, not held, if sent when the provider goes */
+#define WF_OP_RESENT 0x8u       /* was sent to a provider that went away before answering: it may have been carried out */
 
 struct wf_op {
     fuse_req_t req;       /* NULL for internal requests, and once replied */

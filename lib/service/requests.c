@@ -267,7 +267,9 @@ void wf_requests_disconnect(struct wf_requests *t, bool hold_them)
     while (list) {
         struct wf_op *op = list;
         list = op->next;
-        bool keep = !(op->flags & (WF_OP_CONTROL | WF_OP_SESSION_ONLY));
+        bool keep = !(op->flags & (WF_OP_CONTROL | WF_OP_SESSION_ONLY | WF_OP_NO_REPEAT));
+        if (keep)
+            op->flags |= WF_OP_RESENT; /* its completion may see the effect of its first sending */
         if (keep)
             append(&keep_first, &keep_last, op);
         else
