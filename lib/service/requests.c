@@ -40,6 +40,20 @@ static struct wf_op *find(struct wf_requests *t, uint32_t id)
     return NULL;
 }
 
+/* Takes op out of a doubly linked list (the sent or the held one). */
+static void unlink_from(struct wf_op **first, struct wf_op **last, struct wf_op *op)
+{
+    if (op->prev)
+        op->prev->next = op->next;
+    else
+        *first = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    else
+        *last = op->prev;
+    op->prev = op->next = NULL;
+}
+
 /* Takes a sent op out of the id hash and the deadline list. */
 static void unlink_sent(struct wf_requests *t, struct wf_op *op)
 {
@@ -49,15 +63,8 @@ static void unlink_sent(struct wf_requests *t, struct wf_op *op)
             break;
         }
     }
-    if (op->prev)
-        op->prev->next = op->next;
-    else
-        t->oldest = op->next;
-    if (op->next)
-        op->next->prev = op->prev;
-    else
-        t->newest = op->prev;
-    op->prev = op->next = op->hash_next = NULL;
+    op->hash_next = NULL;
+    unlink_from(&t->oldest, &t->newest, op);
 }
 
 static void on_timeout(lws_sorted_usec_list_t *sul);
@@ -342,15 +349,7 @@ int wf_requests_cancel_held(struct wf_requests *t, struct wf_op *op, int err)
     for (struct wf_op *h = t->held_first; h; h = h->next) {
         if (h != op)
             continue;
-        if (op->prev)
-            op->prev->next = op->next;
-        else
-            t->held_first = op->next;
-        if (op->next)
-            op->next->prev = op->prev;
-        else
-            t->held_last = op->prev;
-        op->prev = op->next = NULL;
+        unlink_from(&t->held_first, &t->held_last, op);
         t->held_count--;
         t->held_bytes -= op->wire->len;
         complete(t, op, NULL, err);
