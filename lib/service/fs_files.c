@@ -25,11 +25,12 @@
 #define WF_REOPEN_DROP (O_CREAT | O_EXCL | O_TRUNC)
 
 /* Written bytes answered early but not yet confirmed (all files together).
- * With the writes waiting for room this keeps more than the bandwidth-delay
- * product of links up to 1 Gbit/s at a few ms, or 50 Mbit/s at 50 ms, in
- * flight, and bounds the service's memory; more only lengthens the wait at
- * fsync and close (measured: bench/run --link, docs/performance.md). */
-#define WF_WRITE_BEHIND_MAX (1024u * 1024u)
+ * With the write waiting for room this keeps two 512 KiB requests in
+ * flight, more than the bandwidth-delay product of links up to 1 Gbit/s at
+ * a few ms or 50 Mbit/s at 50 ms; 1 MiB measured no faster on any of them
+ * and cost the service 0.5-1 MiB more at its peak (bench/run --link,
+ * docs/performance.md). */
+#define WF_WRITE_BEHIND_MAX (512u * 1024u)
 
 static bool writable(int flags)
 {

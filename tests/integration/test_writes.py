@@ -26,13 +26,16 @@ import wfharness as h  # noqa: E402
 
 
 def write_all_then_close(path, chunks):
-    """Writes chunks, fsyncs? no: closes; returns the errno seen (0 if none) and where."""
+    """Writes chunks, then closes; returns the first errno seen (0 if none) and where."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         for c in chunks:
             os.write(fd, c)
     except OSError as e:
-        os.close(fd)
+        try:
+            os.close(fd)  # may report a later write's failure too
+        except OSError:
+            pass
         return e.errno, "write"
     try:
         os.close(fd)
