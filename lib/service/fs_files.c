@@ -167,6 +167,28 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 
 static void drain_parked(struct wf_service *s, struct wf_file *f);
 
+/* Ops waiting outside the request table (writes for room, flush/fsync for
+ * a file's writes) form singly linked lists through parked_next, in order. */
+static void park(struct wf_op **list, struct wf_op *op)
+{
+    while (*list)
+        list = &(*list)->parked_next;
+    *list = op;
+}
+
+/* Takes op out of list; false if it was not there. */
+static bool unpark(struct wf_op **list, struct wf_op *op)
+{
+    for (; *list; list = &(*list)->parked_next) {
+        if (*list == op) {
+            *list = op->parked_next;
+            op->parked_next = NULL;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Answers writes waiting for room, in order, while there is room. */
 static void answer_waiting_writes(struct wf_service *s)
 {
@@ -180,17 +202,6 @@ static void answer_waiting_writes(struct wf_service *s)
     }
 }
 
-static void forget_waiting_write(struct wf_service *s, struct wf_op *op)
-{
-    for (struct wf_op **p = &s->write_waiters; *p; p = &(*p)->parked_next) {
-        if (*p == op) {
-            *p = op->parked_next;
-            op->parked_next = NULL;
-            return;
-        }
-    }
-}
-
 static void write_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
     size_t size = op->u.io.size;
@@ -200,7 +211,7 @@ static void write_done(struct wf_service *s, struct wf_op *op, const struct wf_m
         s->bytes_written += (size_t)err;
     if (!op->u.io.behind || !op->u.io.answered) { /* the caller still waits: the answer is its own */
         if (op->u.io.behind)
-            forget_waiting_write(s, op);
+            unpark(&s->write_waiters, op);
         if (err < 0)
             op_reply_err(op, err);
         else
@@ -250,10 +261,7 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
         op->u.io.behind = true;
         f->writes_pending++;
         wf_file_hold(f);
-        struct wf_op **tail = &s->write_waiters;
-        while (*tail)
-            tail = &(*tail)->parked_next;
-        *tail = op;
+        park(&s->write_waiters, op);
         answer_waiting_writes(s); /* at once if there is room */
     }
     fs_send(s, op, &m, ino, NULL, write_done);
@@ -295,17 +303,12 @@ static void drain_parked(struct wf_service *s, struct wf_file *f)
 void fs_cancel_parked(struct wf_service *s, struct wf_op *op)
 {
     struct wf_file *f = op->sync_parked ? op->u.sync.file : NULL;
-    for (struct wf_op **p = f ? &f->parked : NULL; p && *p; p = &(*p)->parked_next) {
-        if (*p == op) {
-            *p = op->parked_next;
-            op->parked_next = NULL;
-            op->sync_parked = false;
-            op_reply_err(op, EINTR);
-            wf_op_finish(op);
-            wf_file_unhold(s, f);
-            return;
-        }
-    }
+    if (!f || !unpark(&f->parked, op))
+        return;
+    op->sync_parked = false;
+    op_reply_err(op, EINTR);
+    wf_op_finish(op);
+    wf_file_unhold(s, f);
 }
 
 static void sync_file(fuse_req_t req, fuse_ino_t ino, struct wf_file *f, bool fsync, bool datasync)
@@ -321,10 +324,7 @@ static void sync_file(fuse_req_t req, fuse_ino_t ino, struct wf_file *f, bool fs
         finish_sync(svc(req), op);
         return;
     }
-    struct wf_op **tail = &f->parked; /* in order */
-    while (*tail)
-        tail = &(*tail)->parked_next;
-    *tail = op;
+    park(&f->parked, op);
     op->sync_parked = true;
     wf_file_hold(f);
 }

@@ -342,12 +342,8 @@ static int reply_entry(struct wf_service *s, struct wf_op *op, const struct wf_a
                                   .entry_timeout = s->entry_timeout };
     fs_fill_stat(s, &e.attr, a, n->ino);
     struct wf_file *created = op->u.entry.created;
-    if (created) {
-        created->ino = n->ino;
-        created->ident = (struct wf_ident){ .size = a->size, .pino = a->ino, .mtime_sec = a->mtime.sec,
-                                            .mtime_nsec = a->mtime.nsec, .known = true,
-                                            .changed_here = n->changed_here };
-    }
+    if (created)
+        wf_file_bind(s, created, n->ino); /* the node holds a's values now */
     int rc = created ? op_reply_create(op, &e, &op->u.entry.fi) : op_reply_entry(op, &e);
     if (rc != 0) {
         wf_nodes_forget(&s->nodes, n->ino, 1); /* the kernel did not take it */

@@ -30,15 +30,20 @@ struct wf_file *wf_file_new(struct wf_service *s, fuse_ino_t ino, uint64_t handl
     if (!f)
         return NULL;
     f->handle = handle;
-    f->ino = ino;
     f->flags = flags;
+    wf_file_bind(s, f, ino);
+    track(s, &f->link);
+    return f;
+}
+
+void wf_file_bind(struct wf_service *s, struct wf_file *f, fuse_ino_t ino)
+{
+    f->ino = ino;
     struct wf_node *n = wf_nodes_get(&s->nodes, ino);
     if (n)
         f->ident = (struct wf_ident){ .size = n->size, .pino = n->pino, .mtime_sec = n->mtime_sec,
                                       .mtime_nsec = n->mtime_nsec, .known = true,
                                       .changed_here = n->changed_here };
-    track(s, &f->link);
-    return f;
 }
 
 static void ignore_reply(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
@@ -84,12 +89,6 @@ void wf_file_unhold(struct wf_service *s, struct wf_file *f)
 {
     if (--f->busy == 0 && f->released)
         wf_file_close(s, f);
-}
-
-uint64_t wf_file_handle(const struct fuse_file_info *fi)
-{
-    const struct wf_file *f = file_of(fi);
-    return f ? f->handle : WF_NO_HANDLE;
 }
 
 struct wf_dir *wf_dir_new(struct wf_service *s)

@@ -70,14 +70,14 @@ static inline struct wf_dir *dir_of(const struct fuse_file_info *fi)
 
 /* A new open file (tracked); NULL without memory. */
 struct wf_file *wf_file_new(struct wf_service *s, fuse_ino_t ino, uint64_t handle, int flags);
+/* f is inode ino; its identity is taken from the node's last attributes. */
+void wf_file_bind(struct wf_service *s, struct wf_file *f, fuse_ino_t ino);
 /* The kernel let go: the provider's handle is released, the file freed
  * (once no request uses it any more). */
 void wf_file_close(struct wf_service *s, struct wf_file *f);
 /* A request keeps using f (a re-open, a write answered early). */
 void wf_file_hold(struct wf_file *f);
 void wf_file_unhold(struct wf_service *s, struct wf_file *f);
-/* The handle for a request on fi by handle, or WF_NO_HANDLE. */
-uint64_t wf_file_handle(const struct fuse_file_info *fi);
 
 struct wf_dir *wf_dir_new(struct wf_service *s);
 void wf_dir_clear(struct wf_dir *d);
