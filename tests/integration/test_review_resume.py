@@ -54,6 +54,18 @@ class ReviewResume(unittest.TestCase):
         prov.start(wait_for_content=wait)
         return prov
 
+    def provider_cut_after(self, svc, answers):
+        """A provider behind a proxy that passes `answers` answers, then cuts
+        the connection at the next one (the provider keeps reconnecting)."""
+        proxy = CuttingProxy(svc.port)
+        self.addCleanup(proxy.stop)
+        prov = h.Provider(svc, url="ws://127.0.0.1:%d/" % proxy.port, directory=self.dir)
+        self.addCleanup(prov.cleanup)
+        prov.start()
+        proxy.pass_answers = answers
+        proxy.cut_on_next_answer = True
+        return prov
+
     def kill(self, svc, prov):
         lost = svc.log_text().count("provider lost")
         prov.send_signal(signal.SIGKILL)
@@ -158,13 +170,7 @@ class ReviewResume(unittest.TestCase):
         provider, which finds the directory there; EEXIST to a request sent
         again counts as done (unlink/rmdir: ENOENT likewise)."""
         svc = self.service()
-        proxy = CuttingProxy(svc.port)
-        self.addCleanup(proxy.stop)
-        prov = h.Provider(svc, url="ws://127.0.0.1:%d/" % proxy.port, directory=self.dir)
-        self.addCleanup(prov.cleanup)
-        prov.start()
-        proxy.pass_answers = 1  # the kernel's lookup; then the mkdir's answer is lost
-        proxy.cut_on_next_answer = True
+        self.provider_cut_after(svc, 1)  # the kernel's lookup; then the mkdir's answer is lost
         h.call(os.mkdir, svc.path("newdir"), timeout=15)
         self.assertIn("session resumed", svc.log_text())
         self.assertTrue(os.path.isdir(os.path.join(self.dir, "newdir")))
@@ -172,16 +178,10 @@ class ReviewResume(unittest.TestCase):
     def test_create_in_flight_during_outage(self):
         """The connection breaks after the provider answered a create and
         before the getattr that completes it: the new file (no inode yet) is
-        not re-opened on the resume but marked changed, so the fd the caller
-        gets fails every write with EIO."""
+        re-opened by its name on the resume, so the fd the caller gets
+        writes."""
         svc = self.service()
-        proxy = CuttingProxy(svc.port)
-        self.addCleanup(proxy.stop)
-        prov = h.Provider(svc, url="ws://127.0.0.1:%d/" % proxy.port, directory=self.dir)
-        self.addCleanup(prov.cleanup)
-        prov.start()
-        proxy.pass_answers = 2  # the kernel's lookup and the create; the getattr's answer is lost
-        proxy.cut_on_next_answer = True
+        self.provider_cut_after(svc, 2)  # the kernel's lookup and the create; the getattr's answer is lost
         fd = h.call(os.open, svc.path("new.txt"), os.O_CREAT | os.O_WRONLY, 0o644, timeout=15)
         self.addCleanup(os.close, fd)
         self.assertIn("session resumed", svc.log_text())
