@@ -611,6 +611,7 @@ static int start(struct wf_provider *p)
     info.gid = -1;
     info.uid = -1;
     info.fd_limit_per_thread = 16;
+    info.pt_serv_buf_size = WF_SOCKET_READ_SIZE;
     if (p->tls) {
 #if !defined(LWS_WITH_TLS)
         wf_error("wss:// needs TLS, and libwebsockets was built without it");

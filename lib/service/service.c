@@ -326,6 +326,7 @@ static int start_websockets(struct wf_service *s)
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.pt_serv_buf_size = WF_SOCKET_READ_SIZE;
     if (c->cert_path && c->key_path)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.user = s;

@@ -22,6 +22,13 @@ struct wf_outmsg {
  * both sides allow sends of this size (their rx_buffer_size). */
 #define WF_TX_CHUNK (256u * 1024u)
 
+/* Most bytes lws takes from the socket per readiness event (its context's
+ * pt_serv_buf_size, 4 KiB by default, one buffer per context). lws 4.1's
+ * client parses frames a byte at a time, so the provider's receive path is
+ * CPU-bound; 64 KiB reads cut the poll/recv rounds 16-fold and raised writes
+ * over a 1 Gbit/s link from ~100 to ~115 MB/s (docs/performance.md). */
+#define WF_SOCKET_READ_SIZE (64u * 1024u)
+
 struct wf_conn {
     struct lws *wsi;
     uint8_t *rx;
