@@ -48,7 +48,7 @@ function loaders(files) {
 test('sequential reads: one block load, then hits, and the next blocks read ahead', async () => {
     const f = file(1024 * KiB);
     const l = loaders([f]);
-    const c = new ReadAhead({ blockSize: 256 * KiB, maxBlocks: 4, ahead: 1, loadSync: l.loadSync, loadAsync: l.loadAsync });
+    const c = new ReadAhead({ openStream: null, blockSize: 256 * KiB, maxBlocks: 4, ahead: 1, loadSync: l.loadSync, loadAsync: l.loadAsync });
     const a = c.read(f, 0, 64 * KiB);
     assert.ok(a instanceof Uint8Array, 'a sync loader answers at once');
     assert.deepEqual(a, f.bytes.subarray(0, 64 * KiB));
@@ -68,7 +68,7 @@ test('sequential reads: one block load, then hits, and the next blocks read ahea
 test('a read spanning two blocks is assembled in order', () => {
     const f = file(600 * KiB);
     const l = loaders([f]);
-    const c = new ReadAhead({ blockSize: 256 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync, ahead: 0 });
+    const c = new ReadAhead({ openStream: null, blockSize: 256 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync, ahead: 0 });
     c.read(f, 0, 4 * KiB);
     const out = c.read(f, 200 * KiB, 128 * KiB);
     assert.deepEqual(out, f.bytes.subarray(200 * KiB, 328 * KiB));
@@ -77,7 +77,7 @@ test('a read spanning two blocks is assembled in order', () => {
 test('a random read misses: just the bytes asked for, nothing cached', () => {
     const f = file(8 * 1024 * KiB);
     const l = loaders([f]);
-    const c = new ReadAhead({ blockSize: 1024 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync });
+    const c = new ReadAhead({ openStream: null, blockSize: 1024 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync });
     const out = c.read(f, 5000 * KiB + 3, 4 * KiB);
     assert.deepEqual(out, f.bytes.subarray(5000 * KiB + 3, 5004 * KiB + 3));
     assert.deepEqual(l.calls, [['sync', 5000 * KiB + 3, 5004 * KiB + 3]]);
@@ -92,7 +92,7 @@ test('a random read misses: just the bytes asked for, nothing cached', () => {
 test('eviction keeps the cache within maxBlocks, least recently used first', () => {
     const f = file(4096 * KiB);
     const l = loaders([f]);
-    const c = new ReadAhead({ blockSize: 256 * KiB, maxBlocks: 3, ahead: 0, loadSync: l.loadSync, loadAsync: l.loadAsync });
+    const c = new ReadAhead({ openStream: null, blockSize: 256 * KiB, maxBlocks: 3, ahead: 0, loadSync: l.loadSync, loadAsync: l.loadAsync });
     for (let off = 0; off < f.size; off += 128 * KiB) {
         assert.deepEqual(c.read(f, off, 128 * KiB), f.bytes.subarray(off, off + 128 * KiB));
         assert.ok(c.blocks.size <= 3 && c.bytes <= 3 * 256 * KiB, `bounded at ${off}`);
@@ -107,7 +107,7 @@ test('eviction keeps the cache within maxBlocks, least recently used first', () 
 test('reads at and past the end of the file', async () => {
     const f = file(300 * KiB + 5);
     const l = loaders([f]);
-    const c = new ReadAhead({ blockSize: 256 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync });
+    const c = new ReadAhead({ openStream: null, blockSize: 256 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync });
     assert.equal(c.read(f, f.size, 4096).length, 0);
     assert.equal(c.read(f, f.size + 1e9, 4096).length, 0);
     assert.equal(c.read(f, 0, 0).length, 0);
@@ -124,7 +124,7 @@ test('reads at and past the end of the file', async () => {
 test('async only (main thread): misses wait for the block, prefetches are shared', async () => {
     const f = file(2048 * KiB);
     const l = loaders([f]);
-    const c = new ReadAhead({ blockSize: 512 * KiB, ahead: 2, loadAsync: l.loadAsync });
+    const c = new ReadAhead({ openStream: null, blockSize: 512 * KiB, ahead: 2, loadAsync: l.loadAsync });
     const p = c.read(f, 0, 128 * KiB);
     assert.ok(p instanceof Promise);
     assert.deepEqual(await p, f.bytes.subarray(0, 128 * KiB));
@@ -138,7 +138,7 @@ test('async only (main thread): misses wait for the block, prefetches are shared
 test('a failed load rejects that read; the next read tries again', async () => {
     const f = file(1024 * KiB);
     let fail = true;
-    const c = new ReadAhead({
+    const c = new ReadAhead({ openStream: null,
         blockSize: 256 * KiB,
         ahead: 0,
         loadAsync: async (blob, s, e) => {
@@ -156,7 +156,7 @@ test('drop() forgets a file; FilesFS drops it on remove and fails reads with EIO
     const f = file(1024 * KiB);
     const g = file(1024 * KiB);
     const l = loaders([f, g]);
-    const c = new ReadAhead({ blockSize: 256 * KiB, ahead: 0, loadSync: l.loadSync, loadAsync: l.loadAsync });
+    const c = new ReadAhead({ openStream: null, blockSize: 256 * KiB, ahead: 0, loadSync: l.loadSync, loadAsync: l.loadAsync });
     c.read(f, 0, 4096);
     c.read(g, 0, 4096);
     assert.equal(c.bytes, 512 * KiB);
@@ -164,7 +164,7 @@ test('drop() forgets a file; FilesFS drops it on remove and fails reads with EIO
     assert.equal(c.bytes, 256 * KiB, 'only the other file stays');
     assert.deepEqual(c.read(g, 4096, 4096), g.bytes.subarray(4096, 8192));
 
-    const fs = new FilesFS({ cache: new ReadAhead({ blockSize: 256 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync }) });
+    const fs = new FilesFS({ cache: new ReadAhead({ openStream: null, blockSize: 256 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync }) });
     const e = fs.add(f.blob, 'f.bin');
     assert.equal(e.size, f.size);
     const h = fs.open('/f.bin', 0);
@@ -179,7 +179,7 @@ test('drop() forgets a file; FilesFS drops it on remove and fails reads with EIO
 test('FilesFS activity: waiting, reading, open, done, cut, reset', async () => {
     const f = file(64 * KiB);
     const l = loaders([f]);
-    const fs = new FilesFS({ cache: new ReadAhead({ loadSync: l.loadSync, loadAsync: l.loadAsync }) });
+    const fs = new FilesFS({ cache: new ReadAhead({ openStream: null, loadSync: l.loadSync, loadAsync: l.loadAsync }) });
     const e = fs.add(f.blob, 'f.bin');
     assert.equal(fs.activityOf(e), 'waiting');
     const h = fs.open('/f.bin', 0);
@@ -205,7 +205,7 @@ test('in-flight (async) reads count as reading; a lost connection marks them cut
     let release;
     const gate = new Promise((r) => { release = r; });
     const fs = new FilesFS({
-        cache: new ReadAhead({
+        cache: new ReadAhead({ openStream: null,
             loadAsync: async (blob, s, e) => {
                 await gate;
                 return f.bytes.slice(s, e).buffer;
@@ -221,4 +221,78 @@ test('in-flight (async) reads count as reading; a lost connection marks them cut
     release();
     await p;
     assert.equal(e.inflight, 0);
+});
+
+// Streams: a counting opener around node's own Blob streams (byte streams,
+// as in Chromium).
+function streams() {
+    const opened = [];
+    return {
+        opened,
+        openStream(blob, start) {
+            opened.push(start);
+            return blob.slice(start).stream().getReader({ mode: 'byob' });
+        },
+    };
+}
+
+test('streams: a sequential reader is served from one stream, blocks in order', async () => {
+    const f = file(3 * 1024 * KiB + 123);
+    const l = loaders([f]);
+    const s = streams();
+    const c = new ReadAhead({ blockSize: 256 * KiB, maxBlocks: 4, ahead: 2, loadSync: l.loadSync, loadAsync: l.loadAsync, openStream: s.openStream });
+    for (let off = 0; off < f.size; off += 128 * KiB) {
+        const got = await c.read(f, off, 128 * KiB);
+        assert.deepEqual(got, f.bytes.subarray(off, off + 128 * KiB), `bytes at ${off}`);
+        assert.ok(c.blocks.size <= 4, 'bounded');
+    }
+    assert.deepEqual(s.opened, [0], 'one stream for the whole file');
+    assert.deepEqual(l.calls, [], 'no slice reads');
+    assert.equal(c.stats.streams, 1);
+    assert.equal(c.cursors.size, 0, 'the stream is closed at the end of the file');
+});
+
+test('streams: a jump opens a stream at the new place; random reads use the loader', async () => {
+    const f = file(8 * 1024 * KiB);
+    const l = loaders([f]);
+    const s = streams();
+    const c = new ReadAhead({ blockSize: 256 * KiB, maxBlocks: 8, ahead: 1, loadSync: l.loadSync, loadAsync: l.loadAsync, openStream: s.openStream });
+    assert.deepEqual(await c.read(f, 0, 64 * KiB), f.bytes.subarray(0, 64 * KiB));
+    // random: far from the last read, nothing loading there
+    const r = c.read(f, 6000 * KiB + 7, 4 * KiB);
+    assert.ok(r instanceof Uint8Array, 'a random read is synchronous with a sync loader');
+    assert.deepEqual(r, f.bytes.subarray(6000 * KiB + 7, 6004 * KiB + 7));
+    assert.deepEqual(l.calls, [['sync', 6000 * KiB + 7, 6004 * KiB + 7]]);
+    // sequential from there: a new stream at that block
+    assert.deepEqual(await c.read(f, 6004 * KiB + 7, 64 * KiB), f.bytes.subarray(6004 * KiB + 7, 6068 * KiB + 7));
+    assert.deepEqual(s.opened, [0, 5888 * KiB]);
+    assert.equal(c.cursors.size, 1, 'the first stream was closed');
+    c.clear();
+    assert.equal(c.cursors.size, 0);
+});
+
+test('streams: a file that ends early fails the read (EIO), nothing truncated', async () => {
+    const f = file(1024 * KiB);
+    const short = { size: f.size, blob: new Blob([f.bytes.subarray(0, 300 * KiB)]), bytes: f.bytes };
+    const c = new ReadAhead({ blockSize: 256 * KiB, ahead: 0, openStream: streams().openStream });
+    assert.deepEqual(await c.read(short, 0, 4096), f.bytes.subarray(0, 4096));
+    await assert.rejects(Promise.resolve(c.read(short, 256 * KiB, 128 * KiB)), /ended .* early/);
+    assert.ok(![...c.blocks.values()].some((b) => b.index === 1), 'the failed block is not kept');
+
+    const fs = new FilesFS({ cache: new ReadAhead({ blockSize: 256 * KiB, openStream: streams().openStream }) });
+    fs.add(short.blob, 's.bin');
+    const e = fs.list()[0];
+    e.size = f.size; // the Blob is shorter than the size the device was told
+    const h = fs.open('/s.bin', 0);
+    assert.deepEqual(await fs.read('/s.bin', 4096, 0, h), f.bytes.subarray(0, 4096));
+    await assert.rejects(async () => fs.read('/s.bin', 128 * KiB, 256 * KiB, h), (err) => err.errno === Errno.EIO);
+});
+
+test('streams: opener without byte streams falls back to slice() reads', async () => {
+    const f = file(1024 * KiB);
+    const l = loaders([f]);
+    const c = new ReadAhead({ blockSize: 256 * KiB, ahead: 1, loadAsync: l.loadAsync, openStream: () => null });
+    assert.deepEqual(await c.read(f, 0, 4096), f.bytes.subarray(0, 4096));
+    assert.equal(c.openStream, null, 'not asked again');
+    assert.ok(l.calls.some(([k, s]) => k === 'async' && s === 0));
 });

@@ -8,8 +8,15 @@
 // current one is answered. A random read misses the cache and reads just the
 // bytes asked for, so a lone 4 KiB read does not pay for a whole block.
 //
+// Blocks of a sequential reader come from one Blob stream per file, read
+// with a BYOB reader into each block's buffer: in Chromium that costs about
+// a third of the CPU of a slice().arrayBuffer() per block and runs at
+// 600-1000 MB/s instead of 250 (the stream is opened once, at the first
+// block, and the browser keeps feeding it). Where Blob streams are not byte
+// streams, blocks are read with slice() as before.
+//
 // Memory: at most maxBlocks * blockSize bytes (16 MiB by default), whatever
-// the file size.
+// the file size, plus what the browser buffers for an open stream.
 
 /** @typedef {{ size: number, blob: Blob, removed?: boolean }} CachedFile */
 
@@ -28,7 +35,50 @@
  * @returns {Promise<ArrayBuffer>}
  */
 
+/**
+ * @callback StreamOpener  a BYOB reader of blob's bytes from start on, or
+ *   null when this browser's Blob streams are not byte streams
+ * @param {Blob} blob
+ * @param {number} start
+ * @returns {ReadableStreamBYOBReader | null}
+ */
+
+/**
+ * An open stream of one file and where its next byte lies: blocks are
+ * filled from it in order, each fill queued behind the one before.
+ * @typedef {{ reader: ReadableStreamBYOBReader, pos: number, tail: Promise<void> }} Cursor
+ */
+
 const EMPTY = new Uint8Array(0);
+const ignore = () => {};
+
+/** @type {StreamOpener} */
+export function byobStream(blob, start) {
+    try {
+        return blob.slice(start).stream().getReader({ mode: 'byob' });
+    } catch {
+        return null;
+    }
+}
+
+/**
+ * Reads exactly n bytes from the reader into a new buffer; fewer means the
+ * file changed under us, which fails the read rather than truncating it.
+ * @param {ReadableStreamBYOBReader} reader @param {number} n
+ * @returns {Promise<Uint8Array>}
+ */
+async function fill(reader, n) {
+    let buf = new ArrayBuffer(n);
+    let got = 0;
+    while (got < n) {
+        const { value, done } = await reader.read(new Uint8Array(buf, got, n - got));
+        if (value) buf = value.buffer; // the read transfers the buffer
+        if (done || !value) break;
+        got += value.byteLength;
+    }
+    if (got < n) throw new Error(`file ended ${n - got} bytes early (changed while shared?)`);
+    return new Uint8Array(buf);
+}
 
 /** @type {AsyncLoader} */
 export function loadAsync(blob, start, end) {
@@ -61,8 +111,11 @@ export class ReadAhead {
      * @param {number} [options.blockSize]   bytes per cached block (2 MiB)
      * @param {number} [options.maxBlocks]   blocks held at most (8)
      * @param {number} [options.ahead]       blocks read ahead of a sequential reader (2)
-     * @param {SyncLoader | null} [options.loadSync]  reads a miss synchronously when given
+     * @param {SyncLoader | null} [options.loadSync]  reads a random miss synchronously when given
+     *   (and a sequential one too when there are no streams)
      * @param {AsyncLoader} [options.loadAsync]       reads in the background
+     * @param {StreamOpener | null} [options.openStream]  streams for sequential blocks
+     *   (default byobStream; null: read blocks with the loaders)
      */
     constructor(options = {}) {
         this.blockSize = options.blockSize ?? 2 * 1024 * 1024;
@@ -70,12 +123,15 @@ export class ReadAhead {
         this.ahead = options.ahead ?? 2;
         this.loadSync = options.loadSync ?? null;
         this.loadAsync = options.loadAsync ?? loadAsync;
+        this.openStream = options.openStream === undefined ? byobStream : options.openStream;
+        /** @type {Set<Cursor>} open streams, to close them on clear() */
+        this.cursors = new Set();
         /** @type {Map<number, Block>} key: file id * 2^32 + block index; insertion order = least recently used first */
         this.blocks = new Map();
-        /** @type {WeakMap<CachedFile, {id: number, lastEnd: number}>} */
+        /** @type {WeakMap<CachedFile, {id: number, lastEnd: number, cursor: Cursor | null}>} */
         this.files = new WeakMap();
         this.nextId = 1;
-        this.stats = { hits: 0, misses: 0, direct: 0, prefetched: 0, evicted: 0 };
+        this.stats = { hits: 0, misses: 0, direct: 0, prefetched: 0, evicted: 0, streams: 0 };
     }
 
     /** Bytes held in cached blocks. */
@@ -85,11 +141,11 @@ export class ReadAhead {
         return n;
     }
 
-    /** @param {CachedFile} file */
+    /** @param {CachedFile} file @returns {{id: number, lastEnd: number, cursor: Cursor | null}} */
     _state(file) {
         let st = this.files.get(file);
         if (!st) {
-            st = { id: this.nextId++, lastEnd: -1 };
+            st = { id: this.nextId++, lastEnd: -1, cursor: null };
             this.files.set(file, st);
         }
         return st;
@@ -142,7 +198,7 @@ export class ReadAhead {
         for (let i = first; i <= last; i++) {
             const key = keys[i - first];
             if (this.blocks.has(key)) continue;
-            if (this.loadSync) this._store(file, key, i, this._syncBlock(file, i));
+            if (this.loadSync && !this.openStream) this._store(file, key, i, this._syncBlock(file, i));
             else this._startLoad(file, key, i);
         }
         const waits = [];
@@ -170,13 +226,72 @@ export class ReadAhead {
     drop(file) {
         const st = this.files.get(file);
         if (!st) return;
+        if (st.cursor) this._close(st.cursor);
         for (const [key, b] of [...this.blocks]) if (b.file === file) this.blocks.delete(key);
         this.files.delete(file);
     }
 
     clear() {
+        for (const c of this.cursors) this._close(c);
         this.blocks.clear();
         this.files = new WeakMap();
+    }
+
+    /** Closes a stream once the fills queued on it are done. @param {Cursor} c */
+    _close(c) {
+        this.cursors.delete(c);
+        c.tail.then(() => c.reader.cancel()).catch(ignore);
+    }
+
+    /**
+     * The file's stream positioned at `start`, with [start, end) claimed from
+     * it; a stream elsewhere is closed and a new one opened. Null without
+     * streams.
+     * @param {CachedFile} file @param {number} start @param {number} end
+     * @returns {Cursor | null}
+     */
+    _cursor(file, start, end) {
+        if (!this.openStream) return null;
+        const st = this._state(file);
+        let c = st.cursor;
+        if (!c || c.pos !== start) {
+            if (c) this._close(c);
+            st.cursor = null;
+            const reader = this.openStream(file.blob, start);
+            if (!reader) {
+                this.openStream = null; // not byte streams here: slice() from now on
+                return null;
+            }
+            c = { reader, pos: start, tail: Promise.resolve() };
+            this.stats.streams++;
+            this.cursors.add(c);
+            st.cursor = c;
+        }
+        c.pos = end;
+        return c;
+    }
+
+    /**
+     * Bytes [start, end) of the file: from its stream when there is one.
+     * @param {CachedFile} file @param {number} start @param {number} end
+     * @returns {Promise<Uint8Array>}
+     */
+    _load(file, start, end) {
+        const c = this._cursor(file, start, end);
+        if (!c) return this.loadAsync(file.blob, start, end).then((buf) => new Uint8Array(buf));
+        const st = this._state(file);
+        const data = c.tail.then(() => fill(c.reader, end - start));
+        // A failed fill leaves the stream at an unknown place: drop it, and
+        // the next block opens a new one.
+        c.tail = data.then(ignore, () => {
+            if (st.cursor === c) st.cursor = null;
+            this._close(c);
+        });
+        if (end >= file.size && st.cursor === c) { // nothing more to read from it
+            st.cursor = null;
+            this._close(c);
+        }
+        return data;
     }
 
     /** @param {CachedFile} file @param {number} offset @param {number} end */
@@ -233,8 +348,7 @@ export class ReadAhead {
         const end = Math.min(file.size, start + this.blockSize);
         /** @type {Block} */
         const block = { file, index, data: null, pending: null };
-        block.pending = this.loadAsync(file.blob, start, end).then((buf) => {
-            const data = new Uint8Array(buf);
+        block.pending = this._load(file, start, end).then((data) => {
             if (this.blocks.get(key) === block) {
                 block.data = data;
                 block.pending = null;
@@ -260,10 +374,19 @@ export class ReadAhead {
         }
     }
 
+    // Least recently used first, but not a block still loading: that is the
+    // read-ahead the reader is about to need (dropping it would also move
+    // the file's stream back).
     _evict() {
         while (this.blocks.size > this.maxBlocks) {
-            const oldest = this.blocks.keys().next().value;
-            this.blocks.delete(/** @type {number} */ (oldest));
+            let victim = this.blocks.keys().next().value;
+            for (const [key, b] of this.blocks) {
+                if (b.data) {
+                    victim = key;
+                    break;
+                }
+            }
+            this.blocks.delete(/** @type {number} */ (victim));
             this.stats.evicted++;
         }
     }
