@@ -36,7 +36,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wfharness as h  # noqa: E402
 
-GRACE = 20          # seconds the service holds requests in these tests
+GRACE = h.ResumeFixtures.GRACE  # seconds the service holds requests here
 OUTAGE = 1.5        # seconds between the kill and the new provider
 SLACK = 3.0         # on top of the grace period, for slow (sanitizer) builds
 
@@ -72,29 +72,7 @@ def rchar(pid):
     return -1
 
 
-class Resume(unittest.TestCase):
-    def setUp(self):
-        h.require_binaries()
-        self.dir = tempfile.mkdtemp(prefix="wf-resume-")
-        os.chmod(self.dir, 0o755)
-        self.addCleanup(shutil.rmtree, self.dir, True)
-
-    def service(self, grace=GRACE):
-        svc = h.Service(resume_timeout=grace)
-        self.addCleanup(svc.cleanup)
-        svc.start()
-        return svc
-
-    def provider(self, svc, wait=True):
-        prov = h.Provider(svc, directory=self.dir)
-        self.addCleanup(prov.cleanup)
-        prov.start(wait_for_content=wait)
-        return prov
-
-    def kill(self, prov):
-        prov.send_signal(signal.SIGKILL)
-        prov.wait_exit()
-
+class Resume(h.ResumeFixtures, unittest.TestCase):
     def test_hash_survives_provider_kill(self):
         size = h.env_int("WF_BIGFILE_MIB", 256) << 20
         src = os.path.join(self.dir, "image.bin")

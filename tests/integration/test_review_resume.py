@@ -20,40 +20,19 @@
 import ctypes
 import mmap
 import os
-import shutil
 import signal
 import socket
 import threading
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wfharness as h  # noqa: E402
 
-GRACE = 20
 
 
-class ReviewResume(unittest.TestCase):
-    def setUp(self):
-        h.require_binaries()
-        self.dir = tempfile.mkdtemp(prefix="wf-review-")
-        os.chmod(self.dir, 0o755)
-        self.addCleanup(shutil.rmtree, self.dir, True)
-
-    def service(self, **kw):
-        svc = h.Service(resume_timeout=GRACE, **kw)
-        self.addCleanup(svc.cleanup)
-        svc.start()
-        return svc
-
-    def provider(self, svc, wait=True):
-        prov = h.Provider(svc, directory=self.dir)
-        self.addCleanup(prov.cleanup)
-        prov.start(wait_for_content=wait)
-        return prov
-
+class ReviewResume(h.ResumeFixtures, unittest.TestCase):
     def provider_cut_after(self, svc, answers):
         """A provider behind a proxy that passes `answers` answers, then cuts
         the connection at the next one (the provider keeps reconnecting)."""
@@ -66,19 +45,6 @@ class ReviewResume(unittest.TestCase):
         proxy.cut_on_next_answer = True
         return prov
 
-    def kill(self, svc, prov):
-        lost = svc.log_text().count("provider lost")
-        prov.send_signal(signal.SIGKILL)
-        prov.wait_exit()
-        h.wait_until(lambda: svc.log_text().count("provider lost") > lost, 10,
-                     "the service to hold the session", logs=svc.log_tail)
-
-    def resume(self, svc):
-        resumed = svc.log_text().count("session resumed")
-        self.provider(svc, wait=False)
-        h.wait_until(lambda: svc.log_text().count("session resumed") > resumed, 15,
-                     "the session to resume", logs=svc.log_tail)
-
     def test_held_getattr_of_released_unlinked_file(self):
         with open(os.path.join(self.dir, "victim"), "wb") as f:
             f.write(b"v" * 1000)
@@ -86,7 +52,7 @@ class ReviewResume(unittest.TestCase):
         prov = self.provider(svc)
         fd = h.call(os.open, svc.path("victim"), os.O_RDONLY, timeout=10)
         h.call(os.unlink, svc.path("victim"), timeout=10)
-        self.kill(svc, prov)
+        self.kill(prov, svc)
         # stat through the magic link: a getattr without a file handle for
         # the unlinked inode; it is held and points at the open file's handle
         stat = h.BackgroundCall(os.stat, "/proc/self/fd/%d" % fd)
@@ -131,7 +97,7 @@ class ReviewResume(unittest.TestCase):
         # mapping's file reference goes, the kernel releases a (no flush)
         self.assertEqual(h.call(libc.munmap, addr, size, timeout=10, what="munmap"), 0)
         time.sleep(0.5)
-        self.kill(svc, prov)  # the writes answered early are held
+        self.kill(prov, svc)  # the writes answered early are held
         self.resume(svc)  # only b is re-opened: on the new provider it gets the first handle
         time.sleep(1.0)
         with open(os.path.join(self.dir, "b"), "rb") as f:
@@ -159,7 +125,7 @@ class ReviewResume(unittest.TestCase):
         self.addCleanup(os.close, fd_w)
         h.call(os.write, fd_w, b"1" * 100, timeout=10)
         h.call(os.fsync, fd_w, timeout=10)
-        self.kill(svc, prov)
+        self.kill(prov, svc)
         time.sleep(0.5)
         self.resume(svc)
         self.assertEqual(h.call(os.pread, fd_r, 200, 0, timeout=10), b"0" * 100 + b"1" * 100)

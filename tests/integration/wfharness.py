@@ -577,6 +577,49 @@ class TempDir:
         return False
 
 
+class ResumeFixtures:
+    """For unittest.TestCase subclasses that lose and resume provider
+    sessions: a provided directory (self.dir), a service holding requests for
+    GRACE seconds, providers on that directory, a kill without a close frame,
+    and a resume."""
+
+    GRACE = 20  # seconds the service holds requests in these tests
+
+    def setUp(self):
+        require_binaries()
+        self.dir = tempfile.mkdtemp(prefix="wf-resume-")
+        os.chmod(self.dir, 0o755)
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def service(self, grace=None, **kw):
+        svc = Service(resume_timeout=self.GRACE if grace is None else grace, **kw)
+        self.addCleanup(svc.cleanup)
+        svc.start()
+        return svc
+
+    def provider(self, svc, wait=True, **kw):
+        prov = Provider(svc, directory=self.dir, **kw)
+        self.addCleanup(prov.cleanup)
+        prov.start(wait_for_content=wait)
+        return prov
+
+    def kill(self, prov, svc=None):
+        """SIGKILL (no close frame); with svc, until the service holds the session."""
+        lost = svc.log_text().count("provider lost") if svc else 0
+        prov.send_signal(signal.SIGKILL)
+        prov.wait_exit()
+        if svc:
+            wait_until(lambda: svc.log_text().count("provider lost") > lost, 10,
+                       "the service to hold the session", logs=svc.log_tail)
+
+    def resume(self, svc):
+        """A new provider; returns once the service says the session resumed."""
+        resumed = svc.log_text().count("session resumed")
+        self.provider(svc, wait=False)
+        wait_until(lambda: svc.log_text().count("session resumed") > resumed, 15,
+                   "the session to resume", logs=svc.log_tail)
+
+
 def make_world_traversable(path):
     """chmod o+x on path and its parents, so a non-root user can reach it."""
     path = os.path.realpath(path)
