@@ -117,6 +117,10 @@ function render(info) {
     row.progress.dataset.read = String(seen);
     row.progress.dataset.served = String(info.bytesRead);
     row.li.dataset.activity = info.activity;
+    // The reading dot blinks with the progress updates (four a second): a
+    // CSS animation would repaint sixty times a second, CPU the device's
+    // transfer competes for on small machines.
+    row.li.dataset.beat = info.activity === 'reading' && row.li.dataset.beat !== '1' ? '1' : '0';
     row.activity.textContent = ACTIVITY[info.activity] ?? info.activity;
     const pct = info.size ? Math.floor((seen / info.size) * 100) : 100;
     if (info.reads === 0) {

@@ -19,12 +19,14 @@ class FakeSocket {
         this.protocol = protocol;
         this.readyState = 0;
         this.sent = [];
+        this.raw = []; // copies of the bytes sent
         this.closedWith = null;
         this.waiters = [];
         FakeSocket.last = this;
     }
     send(data) {
         assert.equal(this.readyState, 1, 'send on an open socket only');
+        this.raw.push(new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
         this.sent.push(decode(data));
         const w = this.waiters;
         this.waiters = [];
@@ -316,4 +318,32 @@ test('FilesFS: a removed file fails reads on open handles, vanishes from the lis
     await assert.rejects(async () => fs.read('/a.bin', 4, 0, NO_HANDLE), (e) => e.errno === Errno.ENOENT);
     assert.deepEqual(fs.readdir('/'), []);
     fs.release('/a.bin', h);
+});
+
+test('reads through readInto: the frame sent is the encoded response, buffers reused safely', async () => {
+    const content = new Uint8Array(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < content.length; i++) content[i] = (i * 13 + (i >> 9)) & 0xff;
+    const fs = new FilesFS();
+    fs.add(new Blob([content]), 'img');
+    const { ws } = connected(fs);
+    ws.open();
+    let id = 100;
+    const h = (await roundtrip(ws, { id: id++, type: Type.OPEN, path: '/img', flags: 0 })).handle;
+    for (let off = 0; off < content.length; off += 512 * 1024) {
+        const n = ws.raw.length;
+        const r = await roundtrip(ws, { id, type: Type.READ, path: '/img', length: 512 * 1024, offset: off, handle: h });
+        const want = content.subarray(off, off + 512 * 1024);
+        assert.deepEqual(r.data, want, `bytes at ${off}`);
+        const expected = encode({ id, type: Type.READ | RESPONSE, result: want.length, data: want });
+        assert.deepEqual(ws.raw[n], expected, `frame of the read at ${off}`);
+        id++;
+    }
+    assert.ok(fs.cache.stats.streamed >= 6, `streamed ${fs.cache.stats.streamed}`);
+    // a read that fails (file removed) answers -EIO and does not break the next ones
+    fs.add(new Blob([content.subarray(0, 1000)]), 'other');
+    const o = (await roundtrip(ws, { id: id++, type: Type.OPEN, path: '/other', flags: 0 })).handle;
+    fs.remove('other');
+    assert.equal((await roundtrip(ws, { id: id++, type: Type.READ, path: '/other', length: 10, offset: 0, handle: o })).result, -Errno.EIO);
+    const again = await roundtrip(ws, { id: id++, type: Type.READ, path: '/img', length: 1000, offset: 7, handle: h });
+    assert.deepEqual(again.data, content.subarray(7, 1007));
 });

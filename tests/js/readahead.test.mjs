@@ -296,3 +296,58 @@ test('streams: opener without byte streams falls back to slice() reads', async (
     assert.equal(c.openStream, null, 'not asked again');
     assert.ok(l.calls.some(([k, s]) => k === 'async' && s === 0));
 });
+
+test('readInto: contiguous reads come straight from one stream, into the target', async () => {
+    const f = file(2 * 1024 * KiB + 99);
+    const l = loaders([f]);
+    const s = streams();
+    const c = new ReadAhead({ blockSize: 256 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync, openStream: s.openStream });
+    const buf = new ArrayBuffer(16 + 512 * KiB);
+    let off = 0;
+    let target = new Uint8Array(buf, 16, 512 * KiB);
+    while (off < f.size) {
+        const got = await c.readInto(f, off, target);
+        assert.equal(got.byteOffset, 16, 'same place in the buffer');
+        assert.equal(got.buffer.byteLength, 16 + 512 * KiB, 'the same (possibly transferred) buffer');
+        assert.deepEqual(got, f.bytes.subarray(off, off + got.length), `bytes at ${off}`);
+        off += got.length;
+        target = new Uint8Array(got.buffer, 16, 512 * KiB);
+    }
+    assert.equal(off, f.size);
+    assert.deepEqual(s.opened, [0]);
+    assert.equal(c.stats.streamed, 5);
+    assert.equal(c.blocks.size, 0, 'nothing cached on the way');
+    assert.deepEqual(l.calls, []);
+    assert.equal(c.cursors.size, 0, 'closed at the end of the file');
+    assert.equal((await c.readInto(f, f.size, target)).length, 0);
+});
+
+test('readInto: two reads in flight are filled in order; other reads are copied from read()', async () => {
+    const f = file(4 * 1024 * KiB);
+    const l = loaders([f]);
+    const s = streams();
+    const c = new ReadAhead({ blockSize: 256 * KiB, loadSync: l.loadSync, loadAsync: l.loadAsync, openStream: s.openStream });
+    const a = c.readInto(f, 0, new Uint8Array(128 * KiB));
+    const b = c.readInto(f, 128 * KiB, new Uint8Array(256 * KiB));
+    assert.deepEqual(await b, f.bytes.subarray(128 * KiB, 384 * KiB));
+    assert.deepEqual(await a, f.bytes.subarray(0, 128 * KiB));
+    // not where the stream stands: through the cache, copied into the target
+    const t = new Uint8Array(8 * KiB).fill(0xee);
+    const r = await c.readInto(f, 3000 * KiB + 5, t);
+    assert.equal(r.buffer, t.buffer, 'copied, not transferred');
+    assert.deepEqual(r, f.bytes.subarray(3000 * KiB + 5, 3008 * KiB + 5));
+    assert.equal(c.stats.streamed, 2);
+    assert.equal(c.stats.direct, 1);
+});
+
+test('readInto: a stream that ends early fails the read; the next read starts a new stream', async () => {
+    const f = file(1024 * KiB);
+    const short = { size: f.size, blob: new Blob([f.bytes.subarray(0, 100 * KiB)]), bytes: f.bytes };
+    const s = streams();
+    const c = new ReadAhead({ blockSize: 256 * KiB, openStream: s.openStream });
+    await assert.rejects(Promise.resolve(c.readInto(short, 0, new Uint8Array(128 * KiB))), /ended .* early/);
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(c.cursors.size, 0, 'the failed stream is closed');
+    assert.deepEqual(await c.readInto(short, 0, new Uint8Array(4 * KiB)), f.bytes.subarray(0, 4 * KiB));
+    assert.deepEqual(s.opened, [0, 0]);
+});

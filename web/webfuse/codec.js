@@ -410,6 +410,23 @@ export function encode(msg, scratch = undefined) {
     return out;
 }
 
+/** Bytes before the data of a successful read response: id, type, result, length. */
+export const READ_HEADER = 13;
+
+/**
+ * Writes the header of a successful read response carrying n bytes into
+ * out[0, READ_HEADER): the data is expected right after it, so a response
+ * can be built around bytes read straight into its buffer.
+ * @param {number} id @param {number} n @param {Uint8Array} out
+ */
+export function encodeReadHeader(id, n, out) {
+    const v = new DataView(out.buffer, out.byteOffset, READ_HEADER);
+    v.setUint32(0, id >>> 0);
+    v.setUint8(4, Type.READ | RESPONSE);
+    v.setInt32(5, n);
+    v.setUint32(9, n);
+}
+
 // Convenience: the response skeleton for a request.
 export function errorResponse(req, errno) {
     return { id: req.id, type: (req.type & 0x7f) | RESPONSE, result: -wireErrno(errno) };

@@ -62,12 +62,15 @@ export class SharingCore {
         /** @type {Set<string>} */
         this.held = new Set();
         this.fs = new FilesFS({ onChange: () => { this.dirty = true; }, cache: options.cache });
-        const read = this.fs.read.bind(this.fs);
-        this.fs.read = (path, ...rest) => {
-            if (!this.held.has(path)) return read(path, ...rest);
-            this.post({ kind: 'held', path });
-            return new Promise(() => {});
-        };
+        // 'hold' (tests): reads of a held file are never answered.
+        for (const name of /** @type {const} */ (['read', 'readInto'])) {
+            const fn = this.fs[name].bind(this.fs);
+            this.fs[name] = (/** @type {string} */ path, /** @type {any[]} */ ...rest) => {
+                if (!this.held.has(path)) return fn(path, ...rest);
+                this.post({ kind: 'held', path });
+                return new Promise(() => {});
+            };
+        }
         this.provider = new Provider(this.fs, {
             token: () => this.token,
             reconnect: options.reconnect ?? true,

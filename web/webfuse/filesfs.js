@@ -297,14 +297,7 @@ export class FilesFS {
      * @returns {Uint8Array | Promise<Uint8Array>}  synchronous when cached (or in a Worker)
      */
     read(path, size, offset, handle) {
-        // Prefer the handle from open(); fall back to the path (the service
-        // may send the no-handle value).
-        let e = typeof handle === 'number' ? this.handles.get(handle) : undefined;
-        if (!e) {
-            e = this._lookup(path);
-            if (e === null) throw new FsError(Errno.EISDIR);
-        }
-        if (e.removed) throw new FsError(Errno.EIO);
+        const e = this._entryFor(path, handle);
         // An offset past 2^53 (a BigInt) is past the end of any Blob.
         if (typeof offset === 'bigint' || offset >= e.size || size <= 0) return new Uint8Array(0);
         let data;
@@ -313,6 +306,28 @@ export class FilesFS {
         } catch (err) {
             throw new FsError(Errno.EIO, String(err && /** @type {Error} */ (err).message || err));
         }
+        return this._settle(e, offset, data);
+    }
+
+    /** The entry a read is for. @param {string} path @param {number | bigint} [handle] @returns {Entry} */
+    _entryFor(path, handle) {
+        // Prefer the handle from open(); fall back to the path (the service
+        // may send the no-handle value).
+        let e = typeof handle === 'number' ? this.handles.get(handle) : undefined;
+        if (!e) {
+            e = this._lookup(path);
+            if (e === null) throw new FsError(Errno.EISDIR);
+        }
+        if (e.removed) throw new FsError(Errno.EIO);
+        return e;
+    }
+
+    /**
+     * Accounts a read's bytes now or when they arrive; a failure becomes EIO.
+     * @param {Entry} e @param {number} offset @param {Uint8Array | Promise<Uint8Array>} data
+     * @returns {Uint8Array | Promise<Uint8Array>}
+     */
+    _settle(e, offset, data) {
         if (data instanceof Uint8Array) return this._served(e, offset, data);
         e.inflight++;
         this._changed('progress', e);
@@ -325,6 +340,27 @@ export class FilesFS {
             this._changed('progress', e);
             throw err instanceof FsError ? err : new FsError(Errno.EIO, String(err && err.message || err));
         });
+    }
+
+    /**
+     * read() into `target` (see ReadAhead.readInto: the target's buffer may
+     * be transferred; use the returned view).
+     * @param {string} path
+     * @param {Uint8Array} target
+     * @param {number | bigint} offset
+     * @param {number | bigint} [handle]
+     * @returns {Uint8Array | Promise<Uint8Array>}
+     */
+    readInto(path, target, offset, handle) {
+        const e = this._entryFor(path, handle);
+        if (typeof offset === 'bigint' || offset >= e.size || target.length === 0) return target.subarray(0, 0);
+        let data;
+        try {
+            data = this.cache.readInto(e, offset, target);
+        } catch (err) {
+            throw new FsError(Errno.EIO, String(err && /** @type {Error} */ (err).message || err));
+        }
+        return this._settle(e, offset, data);
     }
 
     /** @param {Entry} e @param {number} offset @param {Uint8Array} data */

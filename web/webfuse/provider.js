@@ -13,6 +13,8 @@
 //   open(path, flags) -> handle        mknod(path, mode, rdev)
 //   create(path, mode) -> handle       release(path, handle)
 //   unlink(path)                       read(path, length, offset, handle) -> bytes
+//   readInto(path, target, offset, handle) -> view of target's memory (optional:
+//     preferred over read(); the bytes land in the response's own buffer)
 //   write(path, data, offset, handle) -> count
 //   mkdir(path, mode)                  readdir(path) -> names
 //   rmdir(path)                        statfs(path) -> statfs
@@ -23,7 +25,7 @@
 
 import {
     PROTOCOL, RESPONSE, Type, Errno, decode, encode, errorResponse, unknownResponse,
-    wireErrno, DecodeError, typeName,
+    wireErrno, DecodeError, typeName, READ_HEADER, encodeReadHeader,
 } from './codec.js';
 
 export class FsError extends Error {
@@ -103,6 +105,35 @@ function asBytes(x) {
     throw new TypeError('read must return bytes');
 }
 
+// Reply buffers for readInto(): header room, then up to MAX_READ bytes. A
+// few are kept for reuse (one per read in flight is enough; the kernel keeps
+// two or three going), the rest are left to the garbage collector.
+/** @type {ArrayBuffer[]} */
+const replyBuffers = [];
+const KEEP_REPLY_BUFFERS = 4;
+
+/**
+ * A read answered with the file's bytes read straight into the response's
+ * own buffer (fs.readInto): the response carries `frame`, the encoded
+ * message, besides the usual fields, and Provider sends that as it is.
+ * @param {any} fs @param {any} m @param {number} want
+ */
+async function readIntoFrame(fs, m, want) {
+    const buf = replyBuffers.pop() ?? new ArrayBuffer(READ_HEADER + MAX_READ);
+    const data = await fs.readInto(m.path, new Uint8Array(buf, READ_HEADER, want), m.offset, m.handle);
+    const n = Math.min(data.length, want);
+    const frame = new Uint8Array(data.buffer, 0, READ_HEADER + n);
+    encodeReadHeader(m.id, n, frame);
+    return { result: n, data: data.subarray(0, n), frame };
+}
+
+/** Hands a sent frame's buffer back for the next read. @param {Uint8Array} frame */
+function recycle(frame) {
+    if (replyBuffers.length < KEEP_REPLY_BUFFERS && frame.buffer.byteLength === READ_HEADER + MAX_READ) {
+        replyBuffers.push(/** @type {ArrayBuffer} */ (frame.buffer));
+    }
+}
+
 // type -> async (fs, req) => fields of the success response (result included
 // where it is not 0).
 const HANDLERS = {
@@ -123,6 +154,7 @@ const HANDLERS = {
     [Type.UNLINK]: (fs, m) => fs.unlink(m.path),
     [Type.READ]: async (fs, m) => {
         const want = Math.min(m.length, MAX_READ);
+        if (typeof fs.readInto === 'function') return readIntoFrame(fs, m, want);
         let data = asBytes(await fs.read(m.path, want, m.offset, m.handle));
         if (data.length > want) data = data.subarray(0, want);
         return { result: data.length, data };
@@ -401,11 +433,13 @@ export class Provider extends EventTarget {
             // send() copies it, so no buffer per response (a read answer is
             // up to 1 MiB; allocating each one keeps the GC busy).
             if (!this._scratch) this._scratch = new Uint8Array(MAX_READ + 4096);
+            const frame = r.resp.frame;
             try {
-                ws.send(encodeResponse(r, this.options, this._scratch));
+                ws.send(frame ?? encodeResponse(r, this.options, this._scratch));
             } catch {
                 // socket went away meanwhile
             }
+            if (frame) recycle(frame);
         }
     }
 

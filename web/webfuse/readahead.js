@@ -63,21 +63,34 @@ export function byobStream(blob, start) {
 
 /**
  * Reads exactly n bytes from the reader into a new buffer; fewer means the
- * file changed under us, which fails the read rather than truncating it.
+ * file changed under us, which fails the read rather than truncating it
+ * (fillInto too).
  * @param {ReadableStreamBYOBReader} reader @param {number} n
  * @returns {Promise<Uint8Array>}
  */
-async function fill(reader, n) {
-    let buf = new ArrayBuffer(n);
+function fill(reader, n) {
+    return fillInto(reader, new Uint8Array(n));
+}
+
+/**
+ * Fills all of `target` from the reader. Each read transfers the buffer, so
+ * the result is a view of the same memory in the buffer's last incarnation.
+ * @param {ReadableStreamBYOBReader} reader @param {Uint8Array} target
+ * @returns {Promise<Uint8Array>}
+ */
+async function fillInto(reader, target) {
+    const n = target.length;
+    const start = target.byteOffset;
+    let buf = /** @type {ArrayBuffer} */ (target.buffer);
     let got = 0;
     while (got < n) {
-        const { value, done } = await reader.read(new Uint8Array(buf, got, n - got));
-        if (value) buf = value.buffer; // the read transfers the buffer
+        const { value, done } = await reader.read(new Uint8Array(buf, start + got, n - got));
+        if (value) buf = /** @type {ArrayBuffer} */ (value.buffer);
         if (done || !value) break;
         got += value.byteLength;
     }
     if (got < n) throw new Error(`file ended ${n - got} bytes early (changed while shared?)`);
-    return new Uint8Array(buf);
+    return new Uint8Array(buf, start, n);
 }
 
 /** @type {AsyncLoader} */
@@ -131,7 +144,7 @@ export class ReadAhead {
         /** @type {WeakMap<CachedFile, {id: number, lastEnd: number, cursor: Cursor | null}>} */
         this.files = new WeakMap();
         this.nextId = 1;
-        this.stats = { hits: 0, misses: 0, direct: 0, prefetched: 0, evicted: 0, streams: 0 };
+        this.stats = { hits: 0, misses: 0, direct: 0, prefetched: 0, evicted: 0, streams: 0, streamed: 0 };
     }
 
     /** Bytes held in cached blocks. */
@@ -220,6 +233,47 @@ export class ReadAhead {
             if (keys.some((k) => !this.blocks.get(k)?.data)) return this._direct(file, offset, end);
             return this._assemble(keys, offset, end);
         });
+    }
+
+    /**
+     * Like read(), into `target` (up to target.length bytes at `offset`):
+     * a read that continues where the file's stream stands (or starts the
+     * file) is filled straight from the stream, with no block in between;
+     * any other read goes through read() and is copied. The target's buffer
+     * may be transferred on the way: use the returned view (same memory,
+     * same offsets, possibly a new ArrayBuffer), not the target, afterwards.
+     * @param {CachedFile} file
+     * @param {number} offset
+     * @param {Uint8Array} target
+     * @returns {Uint8Array | Promise<Uint8Array>}  the bytes read, in target's memory
+     */
+    readInto(file, offset, target) {
+        const size = file.size;
+        if (!(offset < size) || target.length === 0) return target.subarray(0, 0);
+        const n = Math.min(target.length, size - offset);
+        const st = this._state(file);
+        const streaming = st.cursor ? st.cursor.pos === offset : offset === 0;
+        const c = streaming ? this._cursor(file, offset, offset + n) : null;
+        if (!c) {
+            const copy = (/** @type {Uint8Array} */ d) => {
+                target.set(d);
+                return target.subarray(0, d.length);
+            };
+            const d = this.read(file, offset, n);
+            return d instanceof Uint8Array ? copy(d) : d.then(copy);
+        }
+        st.lastEnd = offset + n;
+        this.stats.streamed++;
+        const data = c.tail.then(() => fillInto(c.reader, target.subarray(0, n)));
+        c.tail = data.then(ignore, () => {
+            if (st.cursor === c) st.cursor = null;
+            this._close(c);
+        });
+        if (offset + n >= size && st.cursor === c) {
+            st.cursor = null;
+            this._close(c);
+        }
+        return data;
     }
 
     /** Forgets a file's blocks (removed, or changed). @param {CachedFile} file */
