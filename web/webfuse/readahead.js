@@ -8,12 +8,14 @@
 // current one is answered. A random read misses the cache and reads just the
 // bytes asked for, so a lone 4 KiB read does not pay for a whole block.
 //
-// Blocks of a sequential reader come from one Blob stream per file, read
-// with a BYOB reader into each block's buffer: in Chromium that costs about
-// a third of the CPU of a slice().arrayBuffer() per block and runs at
-// 600-1000 MB/s instead of 250 (the stream is opened once, at the first
-// block, and the browser keeps feeding it). Where Blob streams are not byte
-// streams, blocks are read with slice() as before.
+// A sequential reader is served from one Blob stream per file, read with a
+// BYOB reader: in Chromium that costs about a third of the CPU of a
+// slice().arrayBuffer() per block and runs at 600-1000 MB/s instead of 250
+// (the stream is opened once and the browser keeps feeding it). readInto()
+// fills a read that continues where the stream stands straight into the
+// caller's buffer; other reads near the last one get 2 MiB blocks filled
+// from the stream. Where Blob streams are not byte streams, blocks are read
+// with slice().
 //
 // Memory: at most maxBlocks * blockSize bytes (16 MiB by default), whatever
 // the file size, plus what the browser buffers for an open stream.
