@@ -300,13 +300,7 @@ export class FilesFS {
         const e = this._entryFor(path, handle);
         // An offset past 2^53 (a BigInt) is past the end of any Blob.
         if (typeof offset === 'bigint' || offset >= e.size || size <= 0) return new Uint8Array(0);
-        let data;
-        try {
-            data = this.cache.read(e, offset, size);
-        } catch (err) {
-            throw new FsError(Errno.EIO, String(err && /** @type {Error} */ (err).message || err));
-        }
-        return this._settle(e, offset, data);
+        return this._settle(e, offset, () => this.cache.read(e, offset, size));
     }
 
     /** The entry a read is for. @param {string} path @param {number | bigint} [handle] @returns {Entry} */
@@ -323,11 +317,18 @@ export class FilesFS {
     }
 
     /**
-     * Accounts a read's bytes now or when they arrive; a failure becomes EIO.
-     * @param {Entry} e @param {number} offset @param {Uint8Array | Promise<Uint8Array>} data
+     * Runs a cache read and accounts its bytes now or when they arrive; a
+     * failure becomes EIO.
+     * @param {Entry} e @param {number} offset @param {() => Uint8Array | Promise<Uint8Array>} readCache
      * @returns {Uint8Array | Promise<Uint8Array>}
      */
-    _settle(e, offset, data) {
+    _settle(e, offset, readCache) {
+        let data;
+        try {
+            data = readCache();
+        } catch (err) {
+            throw new FsError(Errno.EIO, String(err && /** @type {Error} */ (err).message || err));
+        }
         if (data instanceof Uint8Array) return this._served(e, offset, data);
         e.inflight++;
         this._changed('progress', e);
@@ -354,13 +355,7 @@ export class FilesFS {
     readInto(path, target, offset, handle) {
         const e = this._entryFor(path, handle);
         if (typeof offset === 'bigint' || offset >= e.size || target.length === 0) return target.subarray(0, 0);
-        let data;
-        try {
-            data = this.cache.readInto(e, offset, target);
-        } catch (err) {
-            throw new FsError(Errno.EIO, String(err && /** @type {Error} */ (err).message || err));
-        }
-        return this._settle(e, offset, data);
+        return this._settle(e, offset, () => this.cache.readInto(e, offset, target));
     }
 
     /** @param {Entry} e @param {number} offset @param {Uint8Array} data */
