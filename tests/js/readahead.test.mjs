@@ -338,6 +338,10 @@ test('readInto: two reads in flight are filled in order; other reads are copied 
     assert.deepEqual(r, f.bytes.subarray(3000 * KiB + 5, 3008 * KiB + 5));
     assert.equal(c.stats.streamed, 2);
     assert.equal(c.stats.direct, 1);
+    // starting over at 0 while a stream stands elsewhere: a new stream, straight again
+    assert.deepEqual(await c.readInto(f, 0, new Uint8Array(4 * KiB)), f.bytes.subarray(0, 4 * KiB));
+    assert.equal(c.stats.streamed, 3);
+    assert.equal(s.opened.at(-1), 0);
 });
 
 test('readInto: a stream that ends early fails the read; the next read starts a new stream', async () => {

@@ -254,7 +254,8 @@ export class ReadAhead {
         if (!(offset < size) || target.length === 0) return target.subarray(0, 0);
         const n = Math.min(target.length, size - offset);
         const st = this._state(file);
-        const streaming = st.cursor ? st.cursor.pos === offset : offset === 0;
+        // Where the stream stands, or the start of the file (a new stream).
+        const streaming = (st.cursor !== null && st.cursor.pos === offset) || offset === 0;
         const c = streaming ? this._cursor(file, offset, offset + n) : null;
         if (!c) {
             const copy = (/** @type {Uint8Array} */ d) => {
