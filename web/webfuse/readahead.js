@@ -64,19 +64,10 @@ export function byobStream(blob, start) {
 }
 
 /**
- * Reads exactly n bytes from the reader into a new buffer; fewer means the
- * file changed under us, which fails the read rather than truncating it
- * (fillInto too).
- * @param {ReadableStreamBYOBReader} reader @param {number} n
- * @returns {Promise<Uint8Array>}
- */
-function fill(reader, n) {
-    return fillInto(reader, new Uint8Array(n));
-}
-
-/**
- * Fills all of `target` from the reader. Each read transfers the buffer, so
- * the result is a view of the same memory in the buffer's last incarnation.
+ * Fills all of `target` from the reader; fewer bytes mean the file changed
+ * under us, which fails the read rather than truncating it. Each read
+ * transfers the buffer, so the result is a view of the same memory in the
+ * buffer's last incarnation.
  * @param {ReadableStreamBYOBReader} reader @param {Uint8Array} target
  * @returns {Promise<Uint8Array>}
  */
@@ -267,16 +258,7 @@ export class ReadAhead {
         }
         st.lastEnd = offset + n;
         this.stats.streamed++;
-        const data = c.tail.then(() => fillInto(c.reader, target.subarray(0, n)));
-        c.tail = data.then(ignore, () => {
-            if (st.cursor === c) st.cursor = null;
-            this._close(c);
-        });
-        if (offset + n >= size && st.cursor === c) {
-            st.cursor = null;
-            this._close(c);
-        }
-        return data;
+        return this._fill(file, c, target.subarray(0, n));
     }
 
     /** Forgets a file's blocks (removed, or changed). @param {CachedFile} file */
@@ -336,18 +318,26 @@ export class ReadAhead {
     _load(file, start, end) {
         const c = this._cursor(file, start, end);
         if (!c) return this.loadAsync(file.blob, start, end).then((buf) => new Uint8Array(buf));
+        return this._fill(file, c, new Uint8Array(end - start));
+    }
+
+    /**
+     * Fills `target` from the stream once the fills queued before it are
+     * done (the cursor has claimed its bytes already). The stream is let go
+     * after a failed fill, which leaves it at an unknown place (the next
+     * read opens a new one), and at the end of the file.
+     * @param {CachedFile} file @param {Cursor} c @param {Uint8Array} target
+     * @returns {Promise<Uint8Array>}
+     */
+    _fill(file, c, target) {
         const st = this._state(file);
-        const data = c.tail.then(() => fill(c.reader, end - start));
-        // A failed fill leaves the stream at an unknown place: drop it, and
-        // the next block opens a new one.
-        c.tail = data.then(ignore, () => {
+        const retire = () => {
             if (st.cursor === c) st.cursor = null;
             this._close(c);
-        });
-        if (end >= file.size && st.cursor === c) { // nothing more to read from it
-            st.cursor = null;
-            this._close(c);
-        }
+        };
+        const data = c.tail.then(() => fillInto(c.reader, target));
+        c.tail = data.then(ignore, retire);
+        if (c.pos >= file.size) retire();
         return data;
     }
 
