@@ -347,3 +347,15 @@ test('reads through readInto: the frame sent is the encoded response, buffers re
     const again = await roundtrip(ws, { id: id++, type: Type.READ, path: '/img', length: 1000, offset: 7, handle: h });
     assert.deepEqual(again.data, content.subarray(7, 1007));
 });
+
+test('a readInto that answers outside its target still gets a right response', async () => {
+    const fs = {
+        read: () => new Uint8Array([9]),
+        readInto: (path, target) => new Uint8Array([1, 2, 3].slice(0, target.length)),
+    };
+    const { ws } = connected(fs);
+    ws.open();
+    const r = await roundtrip(ws, { id: 5, type: Type.READ, path: '/x', length: 100, offset: 0, handle: NO_HANDLE });
+    assert.equal(r.result, 3);
+    assert.deepEqual([...r.data], [1, 2, 3]);
+});

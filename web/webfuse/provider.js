@@ -122,6 +122,8 @@ async function readIntoFrame(fs, m, want) {
     const buf = replyBuffers.pop() ?? new ArrayBuffer(READ_HEADER + MAX_READ);
     const data = await fs.readInto(m.path, new Uint8Array(buf, READ_HEADER, want), m.offset, m.handle);
     const n = Math.min(data.length, want);
+    // Not in the target's memory (a readInto breaking its contract): plain encoding.
+    if (data.byteOffset !== READ_HEADER) return { result: n, data: data.subarray(0, n) };
     const frame = new Uint8Array(data.buffer, 0, READ_HEADER + n);
     encodeReadHeader(m.id, n, frame);
     return { result: n, data: data.subarray(0, n), frame };
