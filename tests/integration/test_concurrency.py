@@ -36,16 +36,6 @@ def read_all(path, chunk=256 * 1024):
             out += data
 
 
-def sha256_of(path):
-    d = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            data = f.read(MIB)
-            if not data:
-                return d.hexdigest()
-            d.update(data)
-
-
 def populate(d):
     for i in range(READERS):
         with open(os.path.join(d, "file-%d.bin" % i), "wb") as f:
@@ -95,7 +85,7 @@ class Concurrency(unittest.TestCase):
     def test_listdir_during_big_read(self):
         expected_sha = open(self.provider.path("big.sha256")).read()
         started = time.monotonic()
-        reader = h.BackgroundCall(sha256_of, self.service.path("big.bin"))
+        reader = h.BackgroundCall(h.sha256_file, self.service.path("big.bin"))
         time.sleep(0.3)  # let the read get going
         was_running = reader.running()
         t0 = time.monotonic()

@@ -206,15 +206,8 @@ class HostileProviderTest(unittest.TestCase):
         self.addCleanup(prov2.cleanup)
         prov2.start(wait=20)
 
-        def sha_of_mount():
-            d = hashlib.sha256()
-            with open(self.svc.path("big.bin"), "rb") as f:
-                while True:
-                    b = f.read(1024 * 1024)
-                    if not b:
-                        return d.hexdigest()
-                    d.update(b)
-        self.assertEqual(h.call(sha_of_mount, timeout=120, what="sha256 through the mount"), expected)
+        self.assertEqual(h.call(h.sha256_file, self.svc.path("big.bin"), timeout=120,
+                                what="sha256 through the mount"), expected)
 
 
 if __name__ == "__main__":

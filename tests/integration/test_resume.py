@@ -41,16 +41,6 @@ OUTAGE = 1.5        # seconds between the kill and the new provider
 SLACK = 3.0         # on top of the grace period, for slow (sanitizer) builds
 
 
-def sha256_file(path, chunk=1 << 20):
-    d = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                return d.hexdigest()
-            d.update(b)
-
-
 def write_random(path, size):
     with open(path, "wb") as f:
         left = size
@@ -77,7 +67,7 @@ class Resume(h.ResumeFixtures, unittest.TestCase):
         size = h.env_int("WF_BIGFILE_MIB", 256) << 20
         src = os.path.join(self.dir, "image.bin")
         write_random(src, size)
-        expected = sha256_file(src)
+        expected = h.sha256_file(src)
         svc = self.service()
         prov = self.provider(svc)
         hasher = subprocess.Popen(["sha256sum", svc.path("image.bin")], stdout=subprocess.PIPE,
@@ -103,7 +93,7 @@ class Resume(h.ResumeFixtures, unittest.TestCase):
         for i in range(24):
             p = os.path.join(content, "f%02d.bin" % i)
             write_random(p, (i + 1) * 97 * 1024)
-            hashes["f%02d.bin" % i] = sha256_file(p)
+            hashes["f%02d.bin" % i] = h.sha256_file(p)
         image = os.path.join(self.dir, "rootfs.sqfs")
         subprocess.run(["mksquashfs", content, image, "-noappend", "-no-progress", "-quiet"],
                        check=True, stdout=subprocess.DEVNULL)
@@ -118,14 +108,14 @@ class Resume(h.ResumeFixtures, unittest.TestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", mnt], timeout=30)
         first = sorted(hashes)[:4]
         for name in first:  # the image is open and read before the outage
-            self.assertEqual(sha256_file(os.path.join(mnt, name)), hashes[name])
+            self.assertEqual(h.sha256_file(os.path.join(mnt, name)), hashes[name])
         self.kill(prov)
         results = {}
 
         def hash_rest():
             for name in sorted(hashes)[4:]:
                 try:
-                    results[name] = sha256_file(os.path.join(mnt, name))
+                    results[name] = h.sha256_file(os.path.join(mnt, name))
                 except OSError as e:
                     results[name] = "error: %s" % e
         t = threading.Thread(target=hash_rest, daemon=True)
@@ -242,7 +232,7 @@ class Resume(h.ResumeFixtures, unittest.TestCase):
         self.assertEqual(writer.returncode, 0, "writer failed: %s\n%s" % (writer.stderr.read().decode(),
                                                                           svc.log_tail()))
         self.assertEqual(writer.stdout.read().strip(), b"done")
-        self.assertEqual(sha256_file(os.path.join(self.dir, "out.bin")),
+        self.assertEqual(h.sha256_file(os.path.join(self.dir, "out.bin")),
                          hashlib.sha256(first + burst).hexdigest())
 
 

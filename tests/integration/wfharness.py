@@ -28,6 +28,7 @@ WF_SANITIZER_CHECK=0 (do not fail on sanitizer reports in program logs).
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -560,6 +561,17 @@ def attached(service_kwargs=None, provider_kwargs=None, populate=None):
             yield svc, prov
         finally:
             prov.cleanup()
+
+
+def sha256_file(path, chunk=1 << 20):
+    """Hex sha256 of a file, read in 1 MiB pieces."""
+    d = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(chunk)
+            if not b:
+                return d.hexdigest()
+            d.update(b)
 
 
 class TempDir:
