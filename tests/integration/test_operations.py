@@ -733,43 +733,20 @@ class Operations(unittest.TestCase):
     def test_eacces_as_other_user(self):
         def as_nobody(b):
             """Results of a few calls made by uid/gid 65534, from a forked child."""
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # child
-                code = 0
-                try:
-                    os.close(r)
-                    os.setgroups([])
-                    os.setresgid(65534, 65534, 65534)
-                    os.setresuid(65534, 65534, 65534)
-                    res = []
-                    for fn in (lambda: read_file(os.path.join(b, "secret")),
-                               lambda: read_file(os.path.join(b, "public")),
-                               lambda: write_file(os.path.join(b, "public"), b"x", "ab"),
-                               lambda: os.listdir(b) and None,
-                               lambda: os.mkdir(os.path.join(b, "nobody-dir")),
-                               lambda: os.unlink(os.path.join(b, "public"))):
-                        try:
-                            v = fn()
-                            res.append("ok:%r" % (v,))
-                        except OSError as e:
-                            res.append(errno.errorcode.get(e.errno, str(e.errno)))
-                    os.write(w, repr(res).encode())
-                except BaseException as e:  # noqa: BLE001
-                    os.write(w, ("child failed: %r" % (e,)).encode())
-                    code = 1
-                finally:
-                    os._exit(code)
-            os.close(w)
-            chunks = []
-            while True:
-                c = os.read(r, 4096)
-                if not c:
-                    break
-                chunks.append(c)
-            os.close(r)
-            os.waitpid(pid, 0)
-            return b"".join(chunks).decode()
+            def calls():
+                res = []
+                for fn in (lambda: read_file(os.path.join(b, "secret")),
+                           lambda: read_file(os.path.join(b, "public")),
+                           lambda: write_file(os.path.join(b, "public"), b"x", "ab"),
+                           lambda: os.listdir(b) and None,
+                           lambda: os.mkdir(os.path.join(b, "nobody-dir")),
+                           lambda: os.unlink(os.path.join(b, "public"))):
+                    try:
+                        res.append("ok:%r" % (fn(),))
+                    except OSError as e:
+                        res.append(errno.errorcode.get(e.errno, str(e.errno)))
+                return res
+            return as_user(65534, 65534, calls)
 
         local = as_nobody(self.local)
         mounted = h.call(as_nobody, self.service.mountpoint, timeout=60, what="calls as uid 65534")
