@@ -148,22 +148,20 @@ class Refusals(unittest.TestCase):
             t1 = int(m.group(5)) * 60 + float(m.group(6))
             self.assertLess((t1 - t0) % 3600, 0.05, "retried at once after a lost connection\n" + text)
 
-    def test_sigterm_sends_close_1000(self):
+    def stop_sends_close_1000(self, sig):
         with FakeService("hold") as fake:
             prov = self.provider(fake.url)
             h.wait_until(lambda: "connected to" in prov.log_text(), 10, "connected", logs=prov.log_tail)
-            self.assertEqual(prov.stop(signal.SIGTERM), 0)
+            self.assertEqual(prov.stop(sig), 0)
             h.wait_until(lambda: fake.close_frames or fake.ended_without_close, 5, "the close frame")
             self.assertEqual([c for c, _ in fake.close_frames], [1000], prov.log_tail())
             self.assertEqual(fake.ended_without_close, 0)
 
+    def test_sigterm_sends_close_1000(self):
+        self.stop_sends_close_1000(signal.SIGTERM)
+
     def test_sigint_sends_close_1000(self):
-        with FakeService("hold") as fake:
-            prov = self.provider(fake.url)
-            h.wait_until(lambda: "connected to" in prov.log_text(), 10, "connected", logs=prov.log_tail)
-            self.assertEqual(prov.stop(signal.SIGINT), 0)
-            h.wait_until(lambda: fake.close_frames or fake.ended_without_close, 5, "the close frame")
-            self.assertEqual([c for c, _ in fake.close_frames], [1000])
+        self.stop_sends_close_1000(signal.SIGINT)
 
 
 class RealService(unittest.TestCase):

@@ -57,6 +57,15 @@ class Terminal(unittest.TestCase):
         return subprocess.Popen(["script", "-q", "-f", "-e", "-c", cmd, "/dev/null"], env=env,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
+    @staticmethod
+    def reap(proc):
+        """Ends the terminal session if the test did not, and closes its pipes."""
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        proc.stdin.close()
+        proc.stdout.close()
+
     def test_rejected_token_is_asked_again(self):
         with h.TempDir() as root, FakeService("creds", token=TOKEN) as fake:
             proc = self.start_in_script(fake.url, root)
@@ -76,11 +85,7 @@ class Terminal(unittest.TestCase):
                 proc.stdin.flush()
                 self.assertEqual(proc.wait(15), 0)
             finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait(5)
-                proc.stdin.close()
-                proc.stdout.close()
+                self.reap(proc)
 
     def test_prompt_progress_and_summary(self):
         with h.TempDir() as tmp:
@@ -93,10 +98,7 @@ class Terminal(unittest.TestCase):
                 os.mkdir(root)
                 with open(os.path.join(root, "image.bin"), "wb") as f:
                     f.write(DATA)
-                env = dict(os.environ, TERM="xterm", WEBFUSE_TOKEN="")
-                cmd = "exec %s -u %s -p %s" % (h.PROVIDER_BIN, svc.url, root)
-                proc = subprocess.Popen(["script", "-q", "-f", "-e", "-c", cmd, "/dev/null"], env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                proc = self.start_in_script(svc.url, root)
                 try:
                     self.read_until(proc, r"Token for ws://127\.0\.0\.1:\d+/: ")
                     proc.stdin.write(TOKEN.encode() + b"\n")
@@ -116,11 +118,7 @@ class Terminal(unittest.TestCase):
                     self.assertEqual(proc.wait(15), 0, self.out[-2000:])
                     h.log("terminal:\n%r" % self.out[-1500:])
                 finally:
-                    if proc.poll() is None:
-                        proc.kill()
-                        proc.wait(5)
-                    proc.stdin.close()
-                    proc.stdout.close()
+                    self.reap(proc)
 
 
 if __name__ == "__main__":
