@@ -8,12 +8,12 @@
 // Exits 0 on success, 1 on failure, 2 when the watchdog fires.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, isMounted, run, sleep } from './testkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SOURCE = resolve(process.env.WF_SOURCE_DIR ?? join(here, '..', '..'));
@@ -43,7 +43,6 @@ function check(cond, what) {
 function fail(what) {
     throw new Error(`${step}: ${what}`);
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Polls fn until it returns a truthy value; throws after ms.
 async function waitFor(what, fn, ms = 15000, every = 200) {
@@ -58,56 +57,6 @@ async function waitFor(what, fn, ms = 15000, every = 200) {
         }
         if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
         await sleep(every);
-    }
-}
-
-// Runs a program with a hard time limit. Resolves {code, signal, stdout,
-// stderr, timedOut}; never rejects.
-function run(cmd, args, { timeoutMs = 10000, input } = {}) {
-    return new Promise((resolvePromise) => {
-        let child;
-        try {
-            child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-        } catch (err) {
-            resolvePromise({ code: -1, stdout: '', stderr: String(err), timedOut: false });
-            return;
-        }
-        let stdout = '';
-        let stderr = '';
-        let timedOut = false;
-        child.stdout.on('data', (d) => { stdout += d; });
-        child.stderr.on('data', (d) => { stderr += d; });
-        const timer = setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGKILL');
-        }, timeoutMs);
-        child.on('error', (err) => { stderr += String(err); });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            resolvePromise({ code, signal, stdout, stderr, timedOut });
-        });
-        if (input !== undefined) child.stdin.end(input);
-        else child.stdin.end();
-    });
-}
-
-function freePort() {
-    return new Promise((res, rej) => {
-        const srv = createServer();
-        srv.on('error', rej);
-        srv.listen(0, '127.0.0.1', () => {
-            const { port } = srv.address();
-            srv.close(() => res(port));
-        });
-    });
-}
-
-function isMounted(dir) {
-    try {
-        return readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-            .some((line) => line.split(' ')[4] === dir);
-    } catch {
-        return false;
     }
 }
 

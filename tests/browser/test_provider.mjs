@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, chromiumPresent, CHROMIUM, memorySampler } from './cdp.mjs';
+import { freePort, isMounted, run, sleep } from './testkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SOURCE = resolve(process.env.WF_SOURCE_DIR ?? join(here, '..', '..'));
@@ -58,7 +59,6 @@ function check(cond, what) {
     }
     return cond;
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function fail(what) {
     throw new Error(`${step}: ${what}`);
 }
@@ -75,21 +75,6 @@ async function waitFor(what, fn, ms = 15000, every = 100) {
         if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
         await sleep(every);
     }
-}
-
-// Runs a program with a hard time limit; resolves {code, stdout, stderr, timedOut}.
-function run(cmd, args, { timeoutMs = 10000 } = {}) {
-    return new Promise((res) => {
-        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        let timedOut = false;
-        child.stdout.on('data', (d) => { stdout += d; });
-        child.stderr.on('data', (d) => { stderr += d; });
-        const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-        child.on('error', (e) => { stderr += String(e); });
-        child.on('close', (code) => { clearTimeout(timer); res({ code, stdout, stderr, timedOut }); });
-    });
 }
 
 // A reader on the device side: reads PATH in CHUNK bytes, sleeping DELAY s
@@ -115,25 +100,6 @@ except OSError as e:
 `;
 const reader = (path, chunk, delay, hold, timeoutMs) =>
     run('python3', ['-c', READER, path, String(chunk), String(delay), String(hold)], { timeoutMs });
-
-function isMounted(dir) {
-    try {
-        return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
-    } catch {
-        return false;
-    }
-}
-
-function freePort() {
-    return new Promise((res, rej) => {
-        const srv = createServer();
-        srv.on('error', rej);
-        srv.listen(0, '127.0.0.1', () => {
-            const { port } = srv.address();
-            srv.close(() => res(port));
-        });
-    });
-}
 
 // ------------------------------------------------------------------ the proxy
 

@@ -1,0 +1,55 @@
+// Helpers both browser tests use (test_page.mjs, test_provider.mjs): child
+// processes with a time limit, free ports, mount checks.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Runs a program with a hard time limit (stdin empty). Resolves {code,
+// signal, stdout, stderr, timedOut}; never rejects.
+export function run(cmd, args, { timeoutMs = 10000 } = {}) {
+    return new Promise((resolvePromise) => {
+        let child;
+        try {
+            child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        } catch (err) {
+            resolvePromise({ code: -1, stdout: '', stderr: String(err), timedOut: false });
+            return;
+        }
+        let stdout = '';
+        let stderr = '';
+        let timedOut = false;
+        child.stdout.on('data', (d) => { stdout += d; });
+        child.stderr.on('data', (d) => { stderr += d; });
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+        }, timeoutMs);
+        child.on('error', (err) => { stderr += String(err); });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            resolvePromise({ code, signal, stdout, stderr, timedOut });
+        });
+    });
+}
+
+// A TCP port on 127.0.0.1 nobody listens on right now.
+export function freePort() {
+    return new Promise((res, rej) => {
+        const srv = createServer();
+        srv.on('error', rej);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => res(port));
+        });
+    });
+}
+
+export function isMounted(dir) {
+    try {
+        return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+    } catch {
+        return false;
+    }
+}
