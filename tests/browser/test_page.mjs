@@ -13,7 +13,7 @@ import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, isMounted, run, sleep } from './testkit.mjs';
+import { check, fail, freePort, isMounted, log, run, sleep, suite, waitFor } from './testkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SOURCE = resolve(process.env.WF_SOURCE_DIR ?? join(here, '..', '..'));
@@ -24,41 +24,6 @@ const CHROMIUM = process.env.WF_CHROMIUM ?? '/usr/bin/chromium';
 const BIG_SIZE = 64 * 1024 * 1024;
 const WATCHDOG_MS = 8 * 60 * 1000;
 const SKIP = 77; // ctest SKIP_RETURN_CODE
-
-let failures = 0;
-let step = 'setup';
-const t0 = Date.now();
-function log(...args) {
-    console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...args);
-}
-function check(cond, what) {
-    if (cond) {
-        log(`ok - ${what}`);
-    } else {
-        failures++;
-        log(`not ok - ${what}`);
-    }
-    return cond;
-}
-function fail(what) {
-    throw new Error(`${step}: ${what}`);
-}
-
-// Polls fn until it returns a truthy value; throws after ms.
-async function waitFor(what, fn, ms = 15000, every = 200) {
-    const deadline = Date.now() + ms;
-    let last;
-    for (;;) {
-        try {
-            last = await fn();
-            if (last) return last;
-        } catch (err) {
-            last = err;
-        }
-        if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
-        await sleep(every);
-    }
-}
 
 async function writeRandomFile(path, size) {
     const hash = createHash('sha256');
@@ -127,7 +92,7 @@ async function cleanup() {
 }
 
 const watchdog = setTimeout(async () => {
-    log(`watchdog: test still running after ${WATCHDOG_MS / 1000}s (in step "${step}"), giving up`);
+    log(`watchdog: test still running after ${WATCHDOG_MS / 1000}s (in step "${suite.step}"), giving up`);
     await Promise.race([cleanup(), sleep(30000)]);
     process.exit(2);
 }, WATCHDOG_MS);
@@ -180,7 +145,7 @@ async function main() {
     const data = join(work, 'data');
     for (const d of [mnt, loopDir, data, join(data, 'fw')]) mkdirSync(d, { recursive: true });
 
-    step = 'make test files';
+    suite.step = 'make test files';
     const bigPath = join(data, 'big.bin');
     const bigSha = await writeRandomFile(bigPath, BIG_SIZE);
     const slowPath = join(data, 'slow.bin');
@@ -197,13 +162,13 @@ async function main() {
     const imgSize = statSync(imgPath).size;
     log(`files ready: big.bin ${bigSha.slice(0, 12)}…, update.img ${imgSize} bytes`);
 
-    step = 'start service';
+    suite.step = 'start service';
     let origin;
     ({ proc: service, origin } = await startService(mnt));
     const empty0 = await run('ls', ['-A', mnt], { timeoutMs: 5000 });
     check(empty0.code === 0 && empty0.stdout.trim() === '', 'mount is empty before sharing');
 
-    step = 'open page';
+    suite.step = 'open page';
     browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
@@ -223,7 +188,7 @@ async function main() {
         .map((e) => e.src || e.href).filter((u) => !u.startsWith(location.origin) && !u.startsWith('data:')));
     check(externals.length === 0, 'page loads nothing from other origins');
 
-    step = 'share big.bin';
+    suite.step = 'share big.bin';
     await page.setInputFiles('#file-input', bigPath);
     await page.waitForSelector('#files li[data-name="big.bin"]', { timeout: 10000 });
     const sizeText = await page.textContent('#files li[data-name="big.bin"] .file-size');
@@ -238,7 +203,7 @@ async function main() {
     const st = await run('stat', ['-c', '%s %a %F', join(mnt, 'big.bin')], { timeoutMs: 5000 });
     check(st.stdout.trim() === `${BIG_SIZE} 444 regular file`, `size and mode through the mount (${st.stdout.trim()})`);
 
-    step = 'drag and drop, remove';
+    suite.step = 'drag and drop, remove';
     await page.evaluate(() => {
         const dt = new DataTransfer();
         dt.items.add(new File(['dropped on the page\n'], 'dropped.txt', { type: 'text/plain' }));
@@ -259,7 +224,7 @@ async function main() {
     }, 15000);
     check(await page.$('#files li[data-name="dropped.txt"]') === null, 'a removed file leaves the list and the mount');
 
-    step = 'read big.bin through the mount';
+    suite.step = 'read big.bin through the mount';
     const sum = await run('sha256sum', [join(mnt, 'big.bin')], { timeoutMs: 180000 });
     check(!sum.timedOut && sum.code === 0, `sha256sum through the mount finished (${sum.stderr.trim()})`);
     check(sum.stdout.split(' ')[0] === bigSha, 'sha256 of big.bin read through the mount matches');
@@ -274,7 +239,7 @@ async function main() {
     check(ptext.includes('100%'), `progress text: ${ptext}`);
     check(await page.getAttribute('#state', 'data-state') === 'connected', 'page still connected after the read');
 
-    step = 'firmware flow';
+    suite.step = 'firmware flow';
     await page.setInputFiles('#file-input', imgPath);
     await page.waitForSelector('#files li[data-name="update.img"]', { timeout: 10000 });
     const fw = await run('sh', [join(SOURCE, 'examples', 'firmware-update.sh'), mnt, imgSha, '30'],
@@ -303,12 +268,12 @@ async function main() {
     const imgRead = Number(await page.getAttribute('#files li[data-name="update.img"] progress', 'data-read'));
     check(imgRead > 0, `page shows progress for update.img (${imgRead} of ${imgSize})`);
 
-    step = 'screenshot';
+    suite.step = 'screenshot';
     const shot = join(ARTIFACTS, 'browser-page.png');
     await page.screenshot({ path: shot, fullPage: true, timeout: 15000 });
     check(existsSync(shot) && statSync(shot).size > 1000, `screenshot written to ${shot}`);
 
-    step = 'second provider is refused';
+    suite.step = 'second provider is refused';
     const page2 = await context.newPage();
     page2.on('console', (m) => consoleLines.push(`[page2] ${m.type()}: ${m.text()}`));
     await page2.goto(`${origin}/`, { timeout: 15000 });
@@ -329,7 +294,7 @@ async function main() {
     const stillThere = await run('ls', ['-1', mnt], { timeoutMs: 5000 });
     check(stillThere.stdout.split('\n').includes('big.bin'), 'files still in the mount');
 
-    step = 'stop sharing with a read in flight';
+    suite.step = 'stop sharing with a read in flight';
     await page.setInputFiles('#file-input', slowPath);
     await page.waitForSelector('#files li[data-name="slow.bin"]', { timeout: 10000 });
     // Reads of slow.bin never finish on the page side: the request stays in flight.
@@ -360,7 +325,7 @@ async function main() {
     }, 15000);
     check(true, 'mount root is empty after stop');
 
-    step = 'lost connection';
+    suite.step = 'lost connection';
     await page.evaluate(() => window.webfuseApp.sharing.hold('slow.bin', false));
     await page.click('#connect');
     await page.waitForSelector('#state[data-state="connected"]', { timeout: 15000 });
@@ -383,7 +348,7 @@ async function main() {
     await page.waitForSelector('#state[data-state="idle"]', { timeout: 5000 });
     check(true, 'Stop ends reconnecting');
 
-    step = 'token via getcreds';
+    suite.step = 'token via getcreds';
     const auth = join(work, 'auth.sh');
     writeFileSync(auth, '#!/bin/sh\n[ "$(cat)" = "s3cret-token" ]\n', { mode: 0o755 });
     const mnt2 = join(work, 'mnt2');
@@ -420,17 +385,17 @@ let exitCode = 0;
 try {
     if (await main() === SKIP) exitCode = SKIP;
 } catch (err) {
-    failures++;
-    log(`FAILED in step "${step}": ${err && err.stack || err}`);
+    suite.failures++;
+    log(`FAILED in step "${suite.step}": ${err && err.stack || err}`);
 } finally {
     await Promise.race([cleanup(), sleep(60000)]);
     clearTimeout(watchdog);
 }
-if (failures) {
+if (suite.failures) {
     log(`service log (last 3000 chars):\n${serviceLog.slice(-3000)}`);
     log(`page console:\n${consoleLines.slice(-50).join('\n')}`);
     exitCode = 1;
 }
 console.log(exitCode === SKIP ? 'browser test: skipped'
-    : failures ? `browser test: ${failures} failed` : 'browser test: all checks passed');
+    : suite.failures ? `browser test: ${suite.failures} failed` : 'browser test: all checks passed');
 process.exit(exitCode);

@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, chromiumPresent, CHROMIUM, memorySampler } from './cdp.mjs';
-import { freePort, isMounted, run, sleep } from './testkit.mjs';
+import { check, fail, freePort, isMounted, log, run, sleep, suite, waitFor } from './testkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SOURCE = resolve(process.env.WF_SOURCE_DIR ?? join(here, '..', '..'));
@@ -46,36 +46,6 @@ const GiB = 1024 * MiB;
 // (the reads across 2 GiB and 4 GiB use the 4.5 GiB file either way).
 const wholeGiB = Number(process.env.WF_BROWSER_WHOLE_GIB || 1);
 const wholeSize = wholeGiB * GiB;
-
-let failures = 0;
-let step = 'setup';
-const t0 = Date.now();
-const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
-function check(cond, what) {
-    if (cond) log(`ok - ${what}`);
-    else {
-        failures++;
-        log(`not ok - ${what}`);
-    }
-    return cond;
-}
-function fail(what) {
-    throw new Error(`${step}: ${what}`);
-}
-async function waitFor(what, fn, ms = 15000, every = 100) {
-    const deadline = Date.now() + ms;
-    let last;
-    for (;;) {
-        try {
-            last = await fn();
-            if (last) return last;
-        } catch (err) {
-            last = err;
-        }
-        if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
-        await sleep(every);
-    }
-}
 
 // A reader on the device side: reads PATH in CHUNK bytes, sleeping DELAY s
 // after each, then holds the file open HOLD s; prints the sha256 (or the error).
@@ -206,7 +176,7 @@ async function cleanup() {
 }
 
 const watchdog = setTimeout(async () => {
-    log(`watchdog: still running after ${WATCHDOG_MS / 1000}s in step "${step}"`);
+    log(`watchdog: still running after ${WATCHDOG_MS / 1000}s in step "${suite.step}"`);
     await Promise.race([cleanup(), sleep(30000)]);
     process.exit(2);
 }, WATCHDOG_MS);
@@ -297,7 +267,7 @@ async function main() {
     mkdirSync(mnt);
     mkdirSync(data);
 
-    step = 'make files';
+    suite.step = 'make files';
     const small = join(data, 'small.bin');
     const smallBytes = randomBytes(32 * MiB);
     writeFileSync(small, smallBytes);
@@ -308,7 +278,7 @@ async function main() {
     const wide = join(data, 'wide.img');
     sparseFile(wide, 4.5 * GiB, [2 * GiB - MiB / 2, 4 * GiB - MiB / 2]);
 
-    step = 'start service and proxy';
+    suite.step = 'start service and proxy';
     const resumeArgs = canResume ? ['--wf-resume-timeout', '20'] : [];
     const svc = await startService(mnt, resumeArgs);
     proxy = await startProxy(svc.port);
@@ -316,7 +286,7 @@ async function main() {
     // The page comes through the proxy, so its origin is the proxy's.
     log(`service on ${svc.port}, proxy on ${proxy.port}${canResume ? ', resume supported' : ''}`);
 
-    step = 'open page';
+    suite.step = 'open page';
     browser = await launch();
     page = await browser.newPage(`${origin}/`);
     await page.waitFor('window.webfuseApp !== undefined', 15000);
@@ -328,7 +298,7 @@ async function main() {
     await waitState('connected');
     await inMount(mnt, 'small.bin');
 
-    step = 'progress: reading, rate, done';
+    suite.step = 'progress: reading, rate, done';
     const slow = reader(join(mnt, 'small.bin'), MiB, 0.08, 0, 120000); // ~3 s
     const during = await waitFor('small.bin reading', async () => {
         const r = await rowOf('small.bin');
@@ -348,14 +318,14 @@ async function main() {
     }, 5000);
     check(/done/i.test(devDone.text), `device line says done: ${devDone.text}`);
 
-    step = 'progress: open and paused';
+    suite.step = 'progress: open and paused';
     const holder = reader(join(mnt, 'small.bin'), 4 * MiB, 0, 4, 60000); // reads all, then holds it open 4 s
     await waitActivity('small.bin', 'open', 10000);
     check(true, 'a file read and still held open is shown as open, paused');
     await holder;
     await waitActivity('small.bin', 'done', 10000);
 
-    step = 'progress: cut off by a lost connection';
+    suite.step = 'progress: cut off by a lost connection';
     const cutReader = reader(join(mnt, 'small.bin'), MiB, 0.05, 0, 120000);
     await waitActivity('small.bin', 'reading');
     proxy.cut();
@@ -385,7 +355,7 @@ async function main() {
     }
     await inMount(mnt, 'small.bin');
 
-    step = 'progress resets for a new session';
+    suite.step = 'progress resets for a new session';
     await page.eval("document.getElementById('disconnect').click()");
     await waitState('idle');
     await waitFor('the close frame', () => proxy.closeCodes.length > 0, 5000).catch(() => {});
@@ -399,7 +369,7 @@ async function main() {
     }, 5000);
     check(reset.text === '', 'a new session starts from nothing read');
 
-    step = 'refusals';
+    suite.step = 'refusals';
     proxy.refuse = 4409;
     proxy.cut();
     await waitState('reconnecting', 5000);
@@ -421,7 +391,7 @@ async function main() {
     await page.eval("document.getElementById('connect').click()");
     await waitState('connected');
 
-    step = 'the in-page fallback';
+    suite.step = 'the in-page fallback';
     {
         const p2 = await browser.newPage(`${origin}/?worker=0`);
         await p2.waitFor('window.webfuseApp !== undefined', 15000);
@@ -439,7 +409,7 @@ async function main() {
         await p2.close();
     }
 
-    step = 'the embedding example';
+    suite.step = 'the embedding example';
     {
         const p3 = await browser.newPage(`${origin}/webfuse/example.html`);
         await p3.setFiles('#pick', [small]);
@@ -456,7 +426,7 @@ async function main() {
         await p3.close();
     }
 
-    step = `big files: ${wholeGiB} GiB whole, and reads across 2 GiB and 4 GiB`;
+    suite.step = `big files: ${wholeGiB} GiB whole, and reads across 2 GiB and 4 GiB`;
     await page.setFiles('#file-input', [huge, wide]);
     await page.waitFor('document.querySelectorAll("#files li").length === 3', 10000);
     await page.eval("document.getElementById('connect').click()");
@@ -498,17 +468,17 @@ let exitCode = 0;
 try {
     exitCode = await main();
 } catch (err) {
-    failures++;
-    log(`FAILED in step "${step}": ${err && err.stack || err}`);
+    suite.failures++;
+    log(`FAILED in step "${suite.step}": ${err && err.stack || err}`);
 } finally {
     await Promise.race([cleanup(), sleep(60000)]);
     clearTimeout(watchdog);
 }
-if (failures) {
+if (suite.failures) {
     log(`service log (last 3000 chars):\n${serviceLog.slice(-3000)}`);
     if (page) log(`page console:\n${page.console.slice(-40).join('\n')}`);
     exitCode = 1;
 }
 console.log(exitCode === SKIP ? 'browser provider test: skipped'
-    : failures ? `browser provider test: ${failures} failed` : 'browser provider test: all checks passed');
+    : suite.failures ? `browser provider test: ${suite.failures} failed` : 'browser provider test: all checks passed');
 process.exit(exitCode);

@@ -1,10 +1,49 @@
-// Helpers both browser tests use (test_page.mjs, test_provider.mjs): child
+// Helpers both browser tests use (test_page.mjs, test_provider.mjs): checks
+// reported as ok/not ok lines, the step they belong to, polling, child
 // processes with a time limit, free ports, mount checks.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// What the test is doing (named in failures) and how many checks failed.
+export const suite = { step: 'setup', failures: 0 };
+const t0 = Date.now();
+
+export function log(...args) {
+    console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...args);
+}
+
+export function check(cond, what) {
+    if (cond) {
+        log(`ok - ${what}`);
+    } else {
+        suite.failures++;
+        log(`not ok - ${what}`);
+    }
+    return cond;
+}
+
+export function fail(what) {
+    throw new Error(`${suite.step}: ${what}`);
+}
+
+// Polls fn until it returns a truthy value; throws after ms.
+export async function waitFor(what, fn, ms = 15000, every = 100) {
+    const deadline = Date.now() + ms;
+    let last;
+    for (;;) {
+        try {
+            last = await fn();
+            if (last) return last;
+        } catch (err) {
+            last = err;
+        }
+        if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
+        await sleep(every);
+    }
+}
 
 // Runs a program with a hard time limit (stdin empty). Resolves {code,
 // signal, stdout, stderr, timedOut}; never rejects.
