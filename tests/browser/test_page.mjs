@@ -13,7 +13,7 @@ import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check, fail, freePort, isMounted, log, run, sleep, suite, waitFor } from './testkit.mjs';
+import { SKIP, check, fail, finish, freePort, isMounted, log, run, sleep, suite, waitFor } from './testkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SOURCE = resolve(process.env.WF_SOURCE_DIR ?? join(here, '..', '..'));
@@ -23,7 +23,6 @@ const ARTIFACTS = join(BUILD, 'artifacts');
 const CHROMIUM = process.env.WF_CHROMIUM ?? '/usr/bin/chromium';
 const BIG_SIZE = 64 * 1024 * 1024;
 const WATCHDOG_MS = 8 * 60 * 1000;
-const SKIP = 77; // ctest SKIP_RETURN_CODE
 
 async function writeRandomFile(path, size) {
     const hash = createHash('sha256');
@@ -381,21 +380,11 @@ async function main() {
     await page3.close();
 }
 
-let exitCode = 0;
-try {
-    if (await main() === SKIP) exitCode = SKIP;
-} catch (err) {
-    suite.failures++;
-    log(`FAILED in step "${suite.step}": ${err && err.stack || err}`);
-} finally {
-    await Promise.race([cleanup(), sleep(60000)]);
-    clearTimeout(watchdog);
-}
-if (suite.failures) {
-    log(`service log (last 3000 chars):\n${serviceLog.slice(-3000)}`);
-    log(`page console:\n${consoleLines.slice(-50).join('\n')}`);
-    exitCode = 1;
-}
-console.log(exitCode === SKIP ? 'browser test: skipped'
-    : suite.failures ? `browser test: ${suite.failures} failed` : 'browser test: all checks passed');
-process.exit(exitCode);
+await finish('browser test', main, {
+    cleanup,
+    done: () => clearTimeout(watchdog),
+    details: () => {
+        log(`service log (last 3000 chars):\n${serviceLog.slice(-3000)}`);
+        log(`page console:\n${consoleLines.slice(-50).join('\n')}`);
+    },
+});

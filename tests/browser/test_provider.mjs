@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, chromiumPresent, CHROMIUM, memorySampler } from './cdp.mjs';
-import { check, fail, freePort, isMounted, log, run, sleep, suite, waitFor } from './testkit.mjs';
+import { SKIP, check, fail, finish, freePort, isMounted, log, run, sleep, suite, waitFor } from './testkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SOURCE = resolve(process.env.WF_SOURCE_DIR ?? join(here, '..', '..'));
@@ -38,7 +38,6 @@ const BUILD = resolve(process.env.WF_BUILD_DIR ?? join(SOURCE, 'build'));
 const WEBFUSE = join(BUILD, 'webfuse');
 const ARTIFACTS = join(BUILD, 'artifacts');
 const WATCHDOG_MS = 9 * 60 * 1000;
-const SKIP = 77;
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 // The file read whole with the page's memory watched: 3 GiB as the issue
@@ -464,21 +463,11 @@ print('same' if a == b else 'differ')
     return 0;
 }
 
-let exitCode = 0;
-try {
-    exitCode = await main();
-} catch (err) {
-    suite.failures++;
-    log(`FAILED in step "${suite.step}": ${err && err.stack || err}`);
-} finally {
-    await Promise.race([cleanup(), sleep(60000)]);
-    clearTimeout(watchdog);
-}
-if (suite.failures) {
-    log(`service log (last 3000 chars):\n${serviceLog.slice(-3000)}`);
-    if (page) log(`page console:\n${page.console.slice(-40).join('\n')}`);
-    exitCode = 1;
-}
-console.log(exitCode === SKIP ? 'browser provider test: skipped'
-    : suite.failures ? `browser provider test: ${suite.failures} failed` : 'browser provider test: all checks passed');
-process.exit(exitCode);
+await finish('browser provider test', main, {
+    cleanup,
+    done: () => clearTimeout(watchdog),
+    details: () => {
+        log(`service log (last 3000 chars):\n${serviceLog.slice(-3000)}`);
+        if (page) log(`page console:\n${page.console.slice(-40).join('\n')}`);
+    },
+});

@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+export const SKIP = 77; // ctest SKIP_RETURN_CODE
+
 // What the test is doing (named in failures) and how many checks failed.
 export const suite = { step: 'setup', failures: 0 };
 const t0 = Date.now();
@@ -91,4 +93,29 @@ export function isMounted(dir) {
     } catch {
         return false;
     }
+}
+
+/**
+ * Runs a test's main() (which returns SKIP when the test cannot run), then
+ * cleanup() (given 60 s at most) and done(); on a failure, details() says
+ * more. Exits the process: 0, 1, or SKIP.
+ */
+export async function finish(name, main, { cleanup, done, details }) {
+    let exitCode = 0;
+    try {
+        if (await main() === SKIP) exitCode = SKIP;
+    } catch (err) {
+        suite.failures++;
+        log(`FAILED in step "${suite.step}": ${err && err.stack || err}`);
+    } finally {
+        await Promise.race([cleanup(), sleep(60000)]);
+        done();
+    }
+    if (suite.failures) {
+        details();
+        exitCode = 1;
+    }
+    console.log(exitCode === SKIP ? `${name}: skipped`
+        : suite.failures ? `${name}: ${suite.failures} failed` : `${name}: all checks passed`);
+    process.exit(exitCode);
 }
