@@ -17,6 +17,9 @@
 #include "util/wf_compat.h"
 #include "util/wf_log.h"
 
+/* Background (asynchronous) requests the kernel may have out at once: see fs_init. */
+#define WF_MAX_BACKGROUND 64u
+
 /* The caller got a signal (the kernel sends FUSE_INTERRUPT; a fatal one
  * cannot end a request already handed to us). A request held while the
  * provider is away, or a close or fsync waiting for held writes, would keep
@@ -579,6 +582,12 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
      * two reads are in flight per sequential reader. */
     conn->max_write = 1u << 19;
     conn->max_readahead = 1u << 20;
+    /* Read-ahead requests are background requests. At the kernel's default
+     * limits (12, congested from 9) it drops asynchronous read-ahead while
+     * congested: the reader then stalls on the missing pages and fetches
+     * them itself, out of order. Room for several readers' windows: */
+    conn->max_background = WF_MAX_BACKGROUND;
+    conn->congestion_threshold = WF_MAX_BACKGROUND * 3 / 4;
     conn->want |= FUSE_CAP_ASYNC_READ;
     conn->want &= ~(unsigned)FUSE_CAP_SPLICE_READ;
     wf_mount_initialized(userdata);

@@ -4,11 +4,15 @@
 - a random file of WF_BIGFILE_MIB (default 256) MiB on the provider side,
   read through the mount, has the same SHA-256;
 - 64 MiB (at most WF_BIGFILE_MIB) written through the mount arrive unchanged
-  on the provider side.
+  on the provider side;
+- the mount reads ahead 1 MiB and lets the kernel keep 64 background requests
+  (read-ahead) out, so a sequential reader's next window is asked for while
+  the provider still answers the current one.
 """
 
 import hashlib
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -48,6 +52,14 @@ def sha256_of(path, chunk=1 * MIB):
     return digest.hexdigest(), total
 
 
+FUSECTL = "/sys/fs/fuse/connections"
+
+
+def read_int(path):
+    with open(path) as f:
+        return int(f.read().strip())
+
+
 class BigFile(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -79,6 +91,27 @@ class BigFile(unittest.TestCase):
               file=sys.stderr)
         self.assertEqual(total, BIG_MIB * MIB)
         self.assertEqual(sha, self.big_sha, "content read through the mount differs")
+
+    def test_read_ahead_limits(self):
+        dev = h.mount_entry(self.service.mountpoint)[2]  # "major:minor"
+        bdi = "/sys/class/bdi/%s/read_ahead_kb" % dev
+        if os.geteuid() != 0 or not os.path.exists(bdi):
+            self.skipTest("widening read-ahead needs root and /sys/class/bdi")
+        h.wait_until(lambda: read_int(bdi) == 1024, what="read_ahead_kb 1024 (was %d)" % read_int(bdi))
+        conn = os.path.join(FUSECTL, dev.split(":")[1])
+        mounted_here = False
+        if not os.path.isdir(conn):
+            # the fuse control filesystem, for this test only
+            if subprocess.run(["mount", "-t", "fusectl", "fusectl", FUSECTL],
+                              stderr=subprocess.DEVNULL).returncode != 0:
+                self.skipTest("no fuse control filesystem at %s" % FUSECTL)
+            mounted_here = True
+        try:
+            self.assertEqual(read_int(os.path.join(conn, "max_background")), 64)
+            self.assertEqual(read_int(os.path.join(conn, "congestion_threshold")), 48)
+        finally:
+            if mounted_here:
+                subprocess.run(["umount", FUSECTL])
 
     def test_write_big_file(self):
         src = os.path.join(self.service._tmp, "source.bin")
