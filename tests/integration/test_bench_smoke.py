@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Smoke test of the benchmark: `bench/run --small --runs 1` completes quickly.
+"""Smoke test of the benchmark: `bench/run --small --runs 1` completes quickly
+(and `--link wan` and `--browser` runs, below).
 
 Runs the benchmark with tiny sizes against the built programs (webfuse and
 the local directory; no sshfs), and checks that it finishes within the
@@ -157,6 +158,57 @@ class BenchLinkSmoke(unittest.TestCase):
             self.assertLess(float(m.group(1)), 6.6, label)
         self.assertEqual(netns_and_links(), before, "network namespace or veth left behind")
         self.assertEqual(processes_under(work_parent), [], "a process was left behind")
+        self.assertEqual(os.listdir(work_parent), [], "temporary files left behind")
+
+
+def loop_devices():
+    return subprocess.run(["losetup", "-a"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True).stdout
+
+
+class BenchBrowserSmoke(unittest.TestCase):
+    """`bench/run --browser` on an 8 MiB file: the page, the C provider and a
+    local read each give a figure (and, as root with mksquashfs, the firmware
+    flow through a loop-mounted image); nothing is left behind."""
+
+    def setUp(self):
+        h.require_binaries()
+        chromium = os.environ.get("WF_CHROMIUM", "/usr/bin/chromium")
+        if subprocess.run(["which", "node"], stdout=subprocess.DEVNULL).returncode != 0 \
+                or not os.access(chromium, os.X_OK):
+            self.skipTest("--browser needs node and %s (scripts/deps.sh)" % chromium)
+        self.tmp = tempfile.mkdtemp(prefix="wf-bench-browser-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.tmp]))
+
+    def test_browser_run(self):
+        work_parent = os.path.join(self.tmp, "work")
+        os.mkdir(work_parent)
+        loops = loop_devices()
+        argv = [sys.executable, BENCH, "--browser", "--runs", "1", "--seq-mb", "8",
+                "--build-dir", h.BUILD_DIR, "--dir", work_parent]
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=BOUND + 30)
+        except subprocess.TimeoutExpired as e:
+            self.fail("bench/run --browser did not finish within %ds:\n%s"
+                      % (BOUND + 30, (e.stdout or b"").decode("utf-8", "replace")))
+        out = r.stdout.decode("utf-8", "replace")
+        print(out)
+        self.assertEqual(r.returncode, 0, "bench/run --browser failed:\n" + out)
+        rows = [("sha256 through the mount, MB/s", 3), ("one uncached 4 KiB read, us", 2)]
+        if os.geteuid() == 0 and subprocess.run(["which", "mksquashfs"], stdout=subprocess.DEVNULL).returncode == 0:
+            rows.append(("firmware flow (squashfs), s", 3))
+        else:
+            self.assertIn("firmware flow: skipped", out)
+        for label, count in rows:
+            m = re.search(r"(?m)^\s+%s((?:\s+%s){%d})\s" % (re.escape(label), NUMBER, count), out)
+            self.assertIsNotNone(m, "no figures for %r in:\n%s" % (label, out))
+            self.assertTrue(all(float(v) > 0 for v in m.group(1).split()), label)
+        self.assertRegex(out, r"(?m)^\s+page peak memory \(anon\), MiB\s+%s$" % NUMBER)
+        self.assertEqual(loop_devices(), loops, "a loop device was left behind")
+        self.assertEqual(processes_under(work_parent), [], "a process was left behind")
+        with open("/proc/self/mountinfo") as f:
+            self.assertNotIn(work_parent, f.read(), "a mount was left behind")
         self.assertEqual(os.listdir(work_parent), [], "temporary files left behind")
 
 
