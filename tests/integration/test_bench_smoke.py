@@ -37,6 +37,24 @@ STEPS = ["seq_read", "seq_write", "stat_cold", "stat_warm", "small_read", "par_r
 NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
 
+def run_bench(test, what, args):
+    """bench/run ARGS run to its end (within BOUND + 30 s) and successful;
+    its output, which is also printed. `what` names the run in failures."""
+    # run it with this interpreter: a wrapper such as a pyenv shim would
+    # not pass on the kill that a timeout sends
+    argv = [sys.executable, BENCH] + args + ["--build-dir", h.BUILD_DIR]
+    try:
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=BOUND + 30)
+    except subprocess.TimeoutExpired as e:
+        test.fail("bench/run %s did not finish within %ds:\n%s"
+                  % (what, BOUND + 30, (e.stdout or b"").decode("utf-8", "replace")))
+    out = r.stdout.decode("utf-8", "replace")
+    print(out)
+    test.assertEqual(r.returncode, 0, "bench/run %s failed:\n%s" % (what, out))
+    return out
+
+
 class BenchSmoke(unittest.TestCase):
     def setUp(self):
         h.require_binaries()
@@ -49,21 +67,10 @@ class BenchSmoke(unittest.TestCase):
         csv_path = os.path.join(self.tmp, "out.csv")
         work_parent = os.path.join(self.tmp, "work")
         os.mkdir(work_parent)
-        # run it with this interpreter: a wrapper such as a pyenv shim would
-        # not pass on the kill that a timeout sends
-        argv = [sys.executable, BENCH, "--small", "--runs", "1", "--no-sshfs", "--no-chart",
-                "--build-dir", h.BUILD_DIR, "--dir", work_parent, "--csv", csv_path]
         t0 = time.monotonic()
-        try:
-            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=BOUND + 30)
-        except subprocess.TimeoutExpired as e:
-            self.fail("bench/run --small did not finish within %ds:\n%s"
-                      % (BOUND + 30, (e.stdout or b"").decode("utf-8", "replace")))
+        out = run_bench(self, "--small", ["--small", "--runs", "1", "--no-sshfs", "--no-chart",
+                                          "--dir", work_parent, "--csv", csv_path])
         elapsed = time.monotonic() - t0
-        out = r.stdout.decode("utf-8", "replace")
-        print(out)
-        self.assertEqual(r.returncode, 0, "bench/run failed:\n" + out)
         self.assertLess(elapsed, BOUND, "bench/run --small took %.1fs" % elapsed)
 
         # the table: header, then one row per figure with numbers for both targets
@@ -138,17 +145,8 @@ class BenchLinkSmoke(unittest.TestCase):
         work_parent = os.path.join(self.tmp, "work")
         os.mkdir(work_parent)
         before = netns_and_links()
-        argv = [sys.executable, BENCH, "--link", "wan", "--small", "--runs", "1", "--no-sshfs", "--no-csv",
-                "--build-dir", h.BUILD_DIR, "--dir", work_parent]
-        try:
-            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=BOUND + 30)
-        except subprocess.TimeoutExpired as e:
-            self.fail("bench/run --link did not finish within %ds:\n%s"
-                      % (BOUND + 30, (e.stdout or b"").decode("utf-8", "replace")))
-        out = r.stdout.decode("utf-8", "replace")
-        print(out)
-        self.assertEqual(r.returncode, 0, "bench/run --link failed:\n" + out)
+        out = run_bench(self, "--link", ["--link", "wan", "--small", "--runs", "1", "--no-sshfs", "--no-csv",
+                                         "--dir", work_parent])
         self.assertRegex(out, r"(?m)^\s+link:\s+wan: RTT 50 ms, 50 Mbit/s")
         for label in ("sequential read", "sequential write (fsync+close)"):
             m = re.search(r"(?m)^\s+%s\s+MB/s\s+(%s)\s" % (re.escape(label), NUMBER), out)
@@ -184,17 +182,7 @@ class BenchBrowserSmoke(unittest.TestCase):
         work_parent = os.path.join(self.tmp, "work")
         os.mkdir(work_parent)
         loops = loop_devices()
-        argv = [sys.executable, BENCH, "--browser", "--runs", "1", "--seq-mb", "8",
-                "--build-dir", h.BUILD_DIR, "--dir", work_parent]
-        try:
-            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=BOUND + 30)
-        except subprocess.TimeoutExpired as e:
-            self.fail("bench/run --browser did not finish within %ds:\n%s"
-                      % (BOUND + 30, (e.stdout or b"").decode("utf-8", "replace")))
-        out = r.stdout.decode("utf-8", "replace")
-        print(out)
-        self.assertEqual(r.returncode, 0, "bench/run --browser failed:\n" + out)
+        out = run_bench(self, "--browser", ["--browser", "--runs", "1", "--seq-mb", "8", "--dir", work_parent])
         rows = [("sha256 through the mount, MB/s", 3), ("one uncached 4 KiB read, us", 2)]
         if os.geteuid() == 0 and subprocess.run(["which", "mksquashfs"], stdout=subprocess.DEVNULL).returncode == 0:
             rows.append(("firmware flow (squashfs), s", 3))
