@@ -106,8 +106,10 @@ function asBytes(x) {
 }
 
 // Reply buffers for readInto(): header room, then up to MAX_READ bytes. A
-// few are kept for reuse (one per read in flight is enough; the kernel keeps
-// two or three going), the rest are left to the garbage collector.
+// few are kept for reuse (one per read in flight is enough; at the mount's
+// 1 MiB read-ahead a sequential reader has up to four out: three buffers
+// were allocated for a whole 512 MiB file), the rest are left to the
+// garbage collector.
 /** @type {ArrayBuffer[]} */
 const replyBuffers = [];
 const KEEP_REPLY_BUFFERS = 4;
