@@ -55,21 +55,47 @@ def run_bench(test, what, args):
     return out
 
 
+def bench_dirs(test, prefix):
+    """A temporary directory, removed after the test, and inside it the
+    empty `work` directory bench/run is given as --dir: (tmp, work)."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    test.addCleanup(lambda: subprocess.run(["rm", "-rf", tmp]))
+    work = os.path.join(tmp, "work")
+    os.mkdir(work)
+    return tmp, work
+
+
+def processes_under(path):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink("/proc/%s/exe" % pid).startswith(path):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def assert_nothing_left(test, work):
+    """No process, mount or file of the run remains under `work`."""
+    test.assertEqual(processes_under(work), [], "a process was left behind")
+    with open("/proc/self/mountinfo") as f:
+        test.assertNotIn(work, f.read(), "a mount was left behind")
+    test.assertEqual(os.listdir(work), [], "temporary files left behind")
+
+
 class BenchSmoke(unittest.TestCase):
     def setUp(self):
         h.require_binaries()
         if not os.access(BENCH, os.X_OK):
             self.fail("%s is missing or not executable" % BENCH)
-        self.tmp = tempfile.mkdtemp(prefix="wf-bench-smoke-")
-        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.tmp]))
+        self.tmp, self.work = bench_dirs(self, "wf-bench-smoke-")
 
     def test_small_run(self):
         csv_path = os.path.join(self.tmp, "out.csv")
-        work_parent = os.path.join(self.tmp, "work")
-        os.mkdir(work_parent)
         t0 = time.monotonic()
         out = run_bench(self, "--small", ["--small", "--runs", "1", "--no-sshfs", "--no-chart",
-                                          "--dir", work_parent, "--csv", csv_path])
+                                          "--dir", self.work, "--csv", csv_path])
         elapsed = time.monotonic() - t0
         self.assertLess(elapsed, BOUND, "bench/run --small took %.1fs" % elapsed)
 
@@ -102,10 +128,7 @@ class BenchSmoke(unittest.TestCase):
                if x["kind"] == "requests" and x["step"] == "seq_read"}
         self.assertGreater(req.get("read", 0), 0, "no read requests counted")
 
-        # nothing left behind
-        self.assertEqual(os.listdir(work_parent), [], "temporary files left behind")
-        with open("/proc/self/mountinfo") as f:
-            self.assertNotIn(work_parent, f.read(), "a mount was left behind")
+        assert_nothing_left(self, self.work)
 
 
 def netns_and_links():
@@ -113,17 +136,6 @@ def netns_and_links():
     links = subprocess.run(["ip", "-o", "link"], stdout=subprocess.PIPE, text=True).stdout
     return ({l.split()[0] for l in ns.splitlines() if l.startswith("wfbench")},
             {l.split(":")[1].strip().split("@")[0] for l in links.splitlines() if ": wfb" in l})
-
-
-def processes_under(path):
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if os.readlink("/proc/%s/exe" % pid).startswith(path):
-                found.append(pid)
-        except OSError:
-            pass
-    return found
 
 
 class BenchLinkSmoke(unittest.TestCase):
@@ -138,15 +150,12 @@ class BenchLinkSmoke(unittest.TestCase):
         for tool in ("ip", "tc", "cc"):
             if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
                 self.skipTest("--link needs %s" % tool)
-        self.tmp = tempfile.mkdtemp(prefix="wf-bench-link-")
-        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.tmp]))
+        _, self.work = bench_dirs(self, "wf-bench-link-")
 
     def test_link_run(self):
-        work_parent = os.path.join(self.tmp, "work")
-        os.mkdir(work_parent)
         before = netns_and_links()
         out = run_bench(self, "--link", ["--link", "wan", "--small", "--runs", "1", "--no-sshfs", "--no-csv",
-                                         "--dir", work_parent])
+                                         "--dir", self.work])
         self.assertRegex(out, r"(?m)^\s+link:\s+wan: RTT 50 ms, 50 Mbit/s")
         for label in ("sequential read", "sequential write (fsync+close)"):
             m = re.search(r"(?m)^\s+%s\s+MB/s\s+(%s)\s" % (re.escape(label), NUMBER), out)
@@ -155,8 +164,7 @@ class BenchLinkSmoke(unittest.TestCase):
             self.assertGreater(float(m.group(1)), 0.0, label)
             self.assertLess(float(m.group(1)), 6.6, label)
         self.assertEqual(netns_and_links(), before, "network namespace or veth left behind")
-        self.assertEqual(processes_under(work_parent), [], "a process was left behind")
-        self.assertEqual(os.listdir(work_parent), [], "temporary files left behind")
+        assert_nothing_left(self, self.work)
 
 
 def loop_devices():
@@ -175,14 +183,11 @@ class BenchBrowserSmoke(unittest.TestCase):
         if subprocess.run(["which", "node"], stdout=subprocess.DEVNULL).returncode != 0 \
                 or not os.access(chromium, os.X_OK):
             self.skipTest("--browser needs node and %s (scripts/deps.sh)" % chromium)
-        self.tmp = tempfile.mkdtemp(prefix="wf-bench-browser-")
-        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.tmp]))
+        _, self.work = bench_dirs(self, "wf-bench-browser-")
 
     def test_browser_run(self):
-        work_parent = os.path.join(self.tmp, "work")
-        os.mkdir(work_parent)
         loops = loop_devices()
-        out = run_bench(self, "--browser", ["--browser", "--runs", "1", "--seq-mb", "8", "--dir", work_parent])
+        out = run_bench(self, "--browser", ["--browser", "--runs", "1", "--seq-mb", "8", "--dir", self.work])
         rows = [("sha256 through the mount, MB/s", 3), ("one uncached 4 KiB read, us", 2)]
         if os.geteuid() == 0 and subprocess.run(["which", "mksquashfs"], stdout=subprocess.DEVNULL).returncode == 0:
             rows.append(("firmware flow (squashfs), s", 3))
@@ -194,10 +199,7 @@ class BenchBrowserSmoke(unittest.TestCase):
             self.assertTrue(all(float(v) > 0 for v in m.group(1).split()), label)
         self.assertRegex(out, r"(?m)^\s+page peak memory \(anon\), MiB\s+%s$" % NUMBER)
         self.assertEqual(loop_devices(), loops, "a loop device was left behind")
-        self.assertEqual(processes_under(work_parent), [], "a process was left behind")
-        with open("/proc/self/mountinfo") as f:
-            self.assertNotIn(work_parent, f.read(), "a mount was left behind")
-        self.assertEqual(os.listdir(work_parent), [], "temporary files left behind")
+        assert_nothing_left(self, self.work)
 
 
 if __name__ == "__main__":
