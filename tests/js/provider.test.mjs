@@ -10,6 +10,7 @@ const sourceDir = process.env.WF_SOURCE_DIR ?? join(here, '..', '..');
 const { encode, decode, Type, RESPONSE, NO_HANDLE, Errno } = await import(join(sourceDir, 'web', 'webfuse', 'codec.js'));
 const { Provider, FsError, State, sameOriginUrl } = await import(join(sourceDir, 'web', 'webfuse', 'provider.js'));
 const { FilesFS } = await import(join(sourceDir, 'web', 'webfuse', 'filesfs.js'));
+const { ReadAhead } = await import(join(sourceDir, 'web', 'webfuse', 'readahead.js'));
 
 // A stand-in for the browser WebSocket, driven by the test.
 class FakeSocket {
@@ -195,16 +196,56 @@ test('states: refused before open, lost after, refused after failed credentials'
     assert.equal(c.states.at(-1).code, 1001);
     assert.equal(c.states.at(-1).reason, 'going away');
 
+    // An older service turns a token down by dropping the connection right
+    // after getcreds: refused, but not for good (a cut looks the same).
     c = connected({}, { token: 'bad' });
     c.ws.open();
     c.ws.request({ id: 1, type: Type.GETCREDS });
-    c.ws.serverClose(1000);
+    c.ws.serverClose(1006);
     assert.equal(c.p.state, State.REFUSED);
+    assert.match(c.states.at(-1).message, /token was probably refused/);
+    assert.equal(c.states.at(-1).permanent, false);
 
     c = connected({});
     c.ws.open();
     c.ws.serverClose(1008, 'policy');
     assert.equal(c.p.state, State.REFUSED);
+});
+
+test('after getcreds, a close with a code, or a drop minutes later, is not a token refusal', async () => {
+    let c = connected({}, { token: 'good' });
+    c.ws.open();
+    c.ws.request({ id: 1, type: Type.GETCREDS });
+    await c.ws.waitSent(1);
+    c.ws.serverClose(1001, 'restarting');
+    assert.equal(c.p.state, State.LOST, 'the service going away is not a verdict on the token');
+    c.p.disconnect();
+
+    c = connected({}, { token: 'good' });
+    c.ws.open();
+    c.ws.request({ id: 1, type: Type.GETCREDS });
+    await c.ws.waitSent(1);
+    const now = Date.now;
+    Date.now = () => now() + 60000; // the device left the mount alone for a minute
+    try {
+        c.ws.serverClose(1006);
+    } finally {
+        Date.now = now;
+    }
+    assert.equal(c.p.state, State.LOST);
+    assert.equal(c.states.at(-1).message, 'The connection to the device was lost.');
+    c.p.disconnect();
+});
+
+test('a token function that throws still answers getcreds (with no token)', async () => {
+    const errors = [];
+    const c = connected({}, { token: () => { throw new Error('no keyring'); }, onError: (e) => errors.push(e) });
+    c.ws.open();
+    c.ws.request({ id: 7, type: Type.GETCREDS });
+    await c.ws.waitSent(1);
+    assert.deepEqual(c.ws.sent, [{ id: 7, type: Type.GETCREDS | RESPONSE, path2: '' }]);
+    assert.equal(errors.length, 1);
+    c.p.disconnect();
 });
 
 test('same-origin URL follows the page scheme and host', () => {
@@ -318,6 +359,58 @@ test('FilesFS: a removed file fails reads on open handles, vanishes from the lis
     await assert.rejects(async () => fs.read('/a.bin', 4, 0, NO_HANDLE), (e) => e.errno === Errno.ENOENT);
     assert.deepEqual(fs.readdir('/'), []);
     fs.release('/a.bin', h);
+});
+
+// A cache whose reads finish when the test says so.
+class HeldCache extends ReadAhead {
+    constructor() {
+        super();
+        this.held = [];
+    }
+    read(file, offset, size) {
+        const d = deferred();
+        this.held.push(() => d.resolve(new Uint8Array(size)));
+        return d.promise;
+    }
+}
+
+test('FilesFS: a read from before a lost connection or a reset counts for nothing', async () => {
+    const cache = new HeldCache();
+    const fs = new FilesFS({ cache });
+    const e = fs.add(new Blob([new Uint8Array(1 << 20)]), 'fw.img');
+    fs.open('/fw.img', 0);
+    const first = fs.read('/fw.img', 4096, 0, NO_HANDLE);
+    cache.held.shift()();
+    await first;
+    assert.equal(e.reads, 1);
+
+    const late = fs.read('/fw.img', 4096, 4096, NO_HANDLE);
+    assert.equal(fs.activityOf(e), 'reading');
+    fs.connectionEnded();
+    assert.equal(fs.activityOf(e), 'cut');
+    cache.held.shift()();
+    await late;
+    assert.equal(e.reads, 1, 'the late answer is not progress');
+    assert.equal(e.cut, true);
+    assert.equal(fs.activityOf(e, Date.now() + 5000), 'cut', 'still cut off, not done');
+
+    const stale = fs.read('/fw.img', 4096, 8192, NO_HANDLE);
+    fs.resetProgress(); // Stop, then Start: a new session
+    cache.held.shift()();
+    await stale;
+    assert.deepEqual([e.reads, e.bytesRead, e.inflight, fs.activityOf(e)], [0, 0, 0, 'waiting']);
+});
+
+test('FilesFS: numbered names stay within 255 bytes and keep their extension', () => {
+    const fs = new FilesFS();
+    const long = 'é'.repeat(124) + '.img'; // 252 bytes
+    assert.equal(fs.add(new Blob([]), long).name, long);
+    const second = fs.add(new Blob([]), long).name;
+    assert.ok(new TextEncoder().encode(second).length <= 255, second);
+    assert.match(second, /^é+ \(2\)\.img$/);
+    const huge = fs.add(new Blob([]), 'x'.repeat(300)).name;
+    assert.equal(huge.length, 255);
+    assert.equal(fs.add(new Blob([]), '..').name, 'file');
 });
 
 test('reads through readInto: the frame sent is the encoded response, buffers reused safely', async () => {

@@ -96,9 +96,14 @@ export class SharingCore {
                 this.post({ kind: 'added', id: cmd.id, error: String(err && err.message || err) });
             }
             break;
-        case 'remove':
-            if (this.fs.remove(cmd.name)) this.post({ kind: 'removed', name: cmd.name });
+        case 'remove': {
+            const entry = this.fs.entries.get(cmd.name);
+            if (this.fs.remove(cmd.name)) {
+                this.samples.delete(/** @type {object} */ (entry)); // and with it the last hold on its Blob
+                this.post({ kind: 'removed', name: cmd.name });
+            }
             break;
+        }
         case 'start':
             this.token = cmd.token ?? '';
             this.fs.resetProgress(); // a new session starts from nothing read

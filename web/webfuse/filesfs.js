@@ -45,10 +45,27 @@ function timeOf(ms) {
     return { sec: Math.floor(t / 1000), nsec: (t % 1000) * 1000000 };
 }
 
-// Names that cannot live in the flat root.
-function validName(name) {
-    return typeof name === 'string' && name !== '' && name !== '.' && name !== '..'
-        && !name.includes('/') && !name.includes('\0') && new TextEncoder().encode(name).length <= 255;
+const NAME_MAX = 255; // bytes, as the device's filesystem counts them
+
+/**
+ * name with suffix before its extension ("update (2).img"), the stem
+ * shortened so the whole stays within NAME_MAX bytes of UTF-8: the device
+ * does not list longer names.
+ * @param {string} name @param {string} suffix @returns {string}
+ */
+function withSuffix(name, suffix) {
+    const dot = name.lastIndexOf('.');
+    let ext = dot > 0 ? name.slice(dot) : '';
+    if (utf8Length(ext) > 32) ext = ''; // not an extension worth keeping
+    let stem = Array.from(ext ? name.slice(0, dot) : name); // code points: never split one
+    const room = NAME_MAX - utf8Length(suffix + ext);
+    while (stem.length > 1 && utf8Length(stem.join('')) > room) stem.pop();
+    return stem.join('') + suffix + ext;
+}
+
+/** @param {string} s */
+function utf8Length(s) {
+    return new TextEncoder().encode(s).length;
 }
 
 // Merged, sorted [start, end) ranges: how much of a file the device has seen.
@@ -104,6 +121,9 @@ export class FilesFS {
         this.handles = new Map(); // handle -> entry
         this.nextIno = 2;
         this.nextHandle = 1;
+        // Bumped when a connection ends or progress is reset: a read that
+        // was started before answers nobody and counts for nothing.
+        this.session = 0;
         this.rootTime = timeOf(Date.now());
         this.onChange = options.onChange ?? null;
         this.cache = options.cache instanceof ReadAhead
@@ -115,12 +135,9 @@ export class FilesFS {
     add(blob, name) {
         let base = name ?? blob.name ?? 'file';
         base = String(base).replace(/[/\0]/g, '_');
-        if (!validName(base)) base = 'file';
-        let unique = base;
-        for (let i = 2; this.entries.has(unique); i++) {
-            const dot = base.lastIndexOf('.');
-            unique = dot > 0 ? `${base.slice(0, dot)} (${i})${base.slice(dot)}` : `${base} (${i})`;
-        }
+        if (base === '' || base === '.' || base === '..') base = 'file';
+        let unique = withSuffix(base, '');
+        for (let i = 2; this.entries.has(unique); i++) unique = withSuffix(base, ` (${i})`);
         const entry = {
             name: unique,
             blob,
@@ -180,7 +197,9 @@ export class FilesFS {
 
     // A new session: nothing read yet.
     resetProgress() {
+        this.session++;
         for (const e of this.entries.values()) {
+            e.inflight = 0;
             e.bytesRead = 0;
             e.reads = 0;
             e.coverage = new Coverage();
@@ -193,9 +212,11 @@ export class FilesFS {
     // The connection ended: handles belonged to it (a resuming service opens
     // the files again). A file open or being read is marked cut off.
     connectionEnded() {
+        this.session++;
         for (const e of this.entries.values()) {
             if ((e.openCount > 0 || e.inflight > 0) && e.reads > 0) e.cut = true;
             e.openCount = 0;
+            e.inflight = 0;
             e.lastReadAt = 0;
             this._changed('progress', e);
         }
@@ -330,14 +351,16 @@ export class FilesFS {
             throw new FsError(Errno.EIO, String(err && /** @type {Error} */ (err).message || err));
         }
         if (data instanceof Uint8Array) return this._served(e, offset, data);
+        const session = this.session;
         e.inflight++;
         this._changed('progress', e);
         return data.then((d) => {
+            if (session !== this.session) return d; // its answer goes nowhere: not progress
             e.inflight--;
             if (e.removed) throw new FsError(Errno.EIO);
             return this._served(e, offset, d);
         }, (err) => {
-            e.inflight--;
+            if (session === this.session) e.inflight--;
             this._changed('progress', e);
             throw err instanceof FsError ? err : new FsError(Errno.EIO, String(err && err.message || err));
         });

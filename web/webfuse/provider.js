@@ -48,7 +48,7 @@ export const State = Object.freeze({
 // WebSocket close codes a service refuses providers with
 // (lib/proto/wf_refusal.h), and the standard ones that matter here.
 export const CloseCode = Object.freeze({
-    NORMAL: 1000, GOING_AWAY: 1001, PROTOCOL: 1002, ABNORMAL: 1006, POLICY: 1008,
+    NORMAL: 1000, GOING_AWAY: 1001, PROTOCOL: 1002, NO_STATUS: 1005, ABNORMAL: 1006, POLICY: 1008,
     TOKEN: 4401, ORIGIN: 4403, AUTH_TIMEOUT: 4408, BUSY: 4409, BACKOFF: 4429, OVERLOAD: 4503,
 });
 
@@ -76,8 +76,14 @@ export function describeClose(code, how = {}) {
         const permanent = code === CloseCode.TOKEN || code === CloseCode.ORIGIN;
         return { message: REFUSALS[code], permanent, refused: true };
     }
-    if (code === CloseCode.POLICY || (how.opened && how.credentials)) {
+    if (code === CloseCode.POLICY) {
         return { message: 'The device refused the access token.', permanent: true, refused: true };
+    }
+    // An older service closes without a code when its authenticator says no;
+    // a connection cut at that moment looks the same, so this is no reason
+    // to give up for good.
+    if (how.opened && how.credentials && (code === CloseCode.ABNORMAL || code === CloseCode.NO_STATUS)) {
+        return { message: 'The device closed the connection right after it asked for the access token: the token was probably refused.', permanent: false, refused: true };
     }
     if (!how.opened) {
         return {
@@ -93,6 +99,10 @@ export function describeClose(code, how = {}) {
 
 // Reconnect delays (ms) for attempt 1, 2, ...; the last one repeats.
 export const RECONNECT_DELAYS = Object.freeze([250, 1000, 2000, 4000, 8000, 10000]);
+
+// How long after answering getcreds a close without a code still counts as
+// an older service refusing the token (its authenticator answers at once).
+const CREDS_VERDICT_MS = 5000;
 
 const MAX_READ = 1024 * 1024; // largest read payload a response may carry
 
@@ -184,8 +194,14 @@ export async function handleRequest(fs, req, options = {}) {
     if (req.type & RESPONSE) return null; // not a request: nothing to answer
     if (base === Type.GETCREDS) {
         const t = options.token;
-        const token = typeof t === 'function' ? await t() : t;
-        return { id: req.id, type: Type.GETCREDS | RESPONSE, path2: token ?? '' };
+        let token = t;
+        try {
+            if (typeof t === 'function') token = await t();
+        } catch (err) {
+            token = ''; // the service refuses an empty token, which the page then shows
+            if (options.onError) options.onError(err, req);
+        }
+        return { id: req.id, type: Type.GETCREDS | RESPONSE, path2: typeof token === 'string' ? token : '' };
     }
     const handler = HANDLERS[base];
     if (!handler) return unknownResponse(req.id);
@@ -311,7 +327,7 @@ export class Provider extends EventTarget {
         this._opened = false;
         this._userClosed = false;
         this._fsRequests = 0;
-        this._sawGetcreds = false;
+        this._credsAt = 0;
         if (this.state !== State.RECONNECTING) this._setState(State.CONNECTING, { url });
         let ws;
         try {
@@ -390,7 +406,9 @@ export class Provider extends EventTarget {
             this._setState(State.IDLE, { code, reason });
             return;
         }
-        const credentials = this._sawGetcreds && this._fsRequests === 0;
+        // "Right after": an authenticated session may wait for hours for the
+        // device's first request, and a drop then is just a drop.
+        const credentials = this._credsAt > 0 && this._fsRequests === 0 && Date.now() - this._credsAt < CREDS_VERDICT_MS;
         const d = describeClose(code, { opened: this._opened, credentials });
         const accepted = this._opened && !d.refused;
         if (accepted) this._established = true;
@@ -421,7 +439,7 @@ export class Provider extends EventTarget {
         else return;
         if (bytes.length >= 5) {
             const type = bytes[4];
-            if (type === Type.GETCREDS) this._sawGetcreds = true;
+            if (type === Type.GETCREDS) this._credsAt = Date.now();
             else if (this._fsRequests++ === 0) this._attempt = 0; // the service took us: backoff starts over
         }
         this.requests++;
