@@ -19,7 +19,10 @@ extern "C" {
 struct wf_localfs;
 
 /* Opens root (must be a directory); read_only nonzero makes every change fail
- * with EROFS. Returns NULL with errno set on failure (EINVAL for NULL). */
+ * with EROFS. Returns NULL with errno set on failure (EINVAL for NULL).
+ * Raises the process's soft limit on open files to its hard limit: up to
+ * 1024 files are kept open for the service, fewer (the limit minus 64) when
+ * the limit stays lower. */
 WF_API struct wf_localfs *wf_localfs_create(const char *root, int read_only);
 
 /* The callbacks; pass the struct wf_localfs * as their user data:

@@ -16,6 +16,7 @@
 
 #include "provider/localfs_path.h"
 #include "util/wf_compat.h"
+#include "util/wf_fd_limit.h"
 
 struct wf_localfs {
     struct lfs_root root;
@@ -24,6 +25,7 @@ struct wf_localfs {
     uid_t owner_uid;
     gid_t owner_gid;
     unsigned nopen;
+    unsigned max_open; /* WF_LOCALFS_MAX_HANDLES, or fewer under a low limit on open files */
     unsigned hint;
     int fds[WF_LOCALFS_MAX_HANDLES]; /* -1: free */
 };
@@ -32,6 +34,10 @@ struct wf_localfs {
 
 static int lfs_handle_add(struct wf_localfs *fs, int fd, uint64_t *fh)
 {
+    if (fs->nopen >= fs->max_open) {
+        close(fd);
+        return -EMFILE;
+    }
     for (unsigned i = 0; i < WF_LOCALFS_MAX_HANDLES; i++) {
         unsigned slot = (fs->hint + i) % WF_LOCALFS_MAX_HANDLES;
         if (fs->fds[slot] < 0) {
@@ -644,6 +650,13 @@ struct wf_localfs *wf_localfs_create(const char *root, int read_only)
     fs->hint = 0;
     for (unsigned i = 0; i < WF_LOCALFS_MAX_HANDLES; i++)
         fs->fds[i] = -1;
+    /* Open files must leave descriptors for the rest: resolving a path opens
+     * its parent, readdir opens the directory, lws needs its sockets. */
+    long limit = wf_raise_fd_limit();
+    fs->max_open = WF_LOCALFS_MAX_HANDLES;
+    if (limit >= 0 && limit < WF_LOCALFS_MAX_HANDLES + WF_LOCALFS_FD_RESERVE)
+        fs->max_open = limit > 2 * WF_LOCALFS_FD_RESERVE ? (unsigned)(limit - WF_LOCALFS_FD_RESERVE)
+                                                         : (unsigned)(limit / 2);
     return fs;
 }
 

@@ -13,6 +13,9 @@
 #include "webfuse/localfs.h"
 
 #define WF_LOCALFS_MAX_HANDLES 1024
+/* Descriptors kept free for everything but open files (path walks, readdir,
+ * sockets): under a limit of 1024, open files get 1024 minus this. */
+#define WF_LOCALFS_FD_RESERVE 64
 
 /* The creator of the entries the following create/mkdir/mknod/symlink calls
  * make (the owner extension, WF_EXT_OWNER): known = 0 forgets it. The

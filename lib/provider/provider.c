@@ -30,7 +30,9 @@
  * cost us 12 MiB. The socket is the bottleneck then anyway. */
 #define WF_TX_HIGH (2u * 1024u * 1024u)
 #define WF_TX_LOW (1u * 1024u * 1024u)
-#define WF_MAX_TOKEN (64u * 1024u)
+/* The token travels in the handshake, which lws builds in one 64 KiB buffer
+ * (WF_SOCKET_READ_SIZE) together with the other headers. */
+#define WF_MAX_TOKEN (32u * 1024u)
 /* A new connection counts as "connected" (logged, shown) once a request
  * arrives or it lasted this long; one that ends sooner was turned away. */
 #define WF_TURNED_AWAY_US (1ll * LWS_US_PER_SEC)
@@ -58,6 +60,7 @@ struct wf_provider {
     int connecting, established, rx_paused;
     lws_usec_t established_at;
     int served;                 /* a request arrived on this connection */
+    int quick_retry_used;       /* retried at once; reset by a connection that lasted */
     int announced;              /* counted as connected (see WF_TURNED_AWAY_US) */
     int creds_sent;             /* answered getcreds on this connection */
     int closing;                /* stop: our close frame is on its way */
@@ -333,6 +336,8 @@ static int on_established(struct wf_provider *p, struct lws *wsi)
     p->served = 0;
     p->announced = 0;
     p->creds_sent = 0;
+    p->close_code = 0; /* an earlier attempt's refusal is not this connection's */
+    p->permanent = 0;
     p->established_at = lws_now_usecs();
     p->stats.files_open = 0;
     wf_conn_init(&p->conn, wsi);
@@ -406,7 +411,8 @@ static void on_closed(struct wf_provider *p)
     wf_conn_cleanup(&p->conn);
     if (p->ops.disconnected)
         p->ops.disconnected(p->dispatch.ud);
-    p->stats.files_open = 0;
+    /* stats.files_open keeps its value for the session summary: the files
+     * the connection held when it ended (on_established resets it) */
     if (p->stop || p->closing) {
         wf_info("disconnected (stopped)");
         return;
@@ -419,11 +425,17 @@ static void on_closed(struct wf_provider *p)
         snprintf(p->logged, sizeof p->logged, "%s", p->reason);
     }
     /* A connection that worked was lost: try again at once, then back off
-     * from the start. One that was turned away backs off as before. */
+     * from the start. One that was turned away backs off as before. So does
+     * one that worked for less than a second right after such an immediate
+     * retry: a service that drops each connection is not hammered. */
     int worked = p->served || lived >= WF_STABLE_US;
-    int at_once = worked && wf_refusal_from_code(p->close_code) == WF_REFUSE_NONE;
-    if (at_once)
+    if ((p->served && lived >= WF_TURNED_AWAY_US) || lived >= WF_STABLE_US)
+        p->quick_retry_used = 0;
+    int at_once = worked && !p->quick_retry_used && wf_refusal_from_code(p->close_code) == WF_REFUSE_NONE;
+    if (at_once) {
+        p->quick_retry_used = 1;
         p->backoff_ms = WF_BACKOFF_MIN_MS;
+    }
     connection_ended(p, at_once);
 }
 
@@ -562,7 +574,7 @@ struct wf_provider *wf_provider_create(const struct wf_provider_ops *ops, void *
     if (config->token) {
         size_t n = strlen(config->token);
         if (n > WF_MAX_TOKEN || strpbrk(config->token, "\r\n")) {
-            wf_error("invalid token (too long or contains a line break)");
+            wf_error("invalid token (longer than %u bytes, or contains a line break)", WF_MAX_TOKEN);
             return NULL;
         }
     }

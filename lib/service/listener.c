@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/wf_fd_limit.h"
 #include "util/wf_log.h"
 
 #define WF_ACCEPT_BATCH 32          /* connections taken per wakeup */
@@ -41,20 +42,6 @@ struct wf_listener {
     unsigned npending;
     struct pending pending[WF_LISTEN_MAX_PENDING];
 };
-
-long wf_raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return -1;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rlim_t was = rl.rlim_cur;
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            rl.rlim_cur = was;
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? (long)1 << 20 : (long)rl.rlim_cur;
-}
 
 static bool ipv6_available(void)
 {

@@ -15,10 +15,6 @@
 
 struct wf_listener;
 
-/* Raises the soft limit on open files to the hard limit; returns the soft
- * limit now in force. */
-long wf_raise_fd_limit(void);
-
 /* Opens the socket and listens: address NULL means every address (IPv6 and
  * IPv4, or IPv4 alone without IPv6 in the kernel); otherwise an IPv4 or IPv6
  * literal (brackets allowed) or an interface name. port 0 picks a free one.

@@ -20,6 +20,7 @@
 #include "proto/wf_refusal.h"
 #include "service_int.h"
 #include "session.h"
+#include "util/wf_fd_limit.h"
 #include "util/wf_log.h"
 
 /* lws hands us at most this much per receive callback, and sends at most

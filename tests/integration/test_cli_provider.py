@@ -148,6 +148,32 @@ class Refusals(unittest.TestCase):
             t1 = int(m.group(5)) * 60 + float(m.group(6))
             self.assertLess((t1 - t0) % 3600, 0.05, "retried at once after a lost connection\n" + text)
 
+    def test_service_dropping_each_connection_is_not_hammered(self):
+        # Each connection takes a request, so it "worked"; only the first
+        # drop is retried at once, the rest back off (100, 200, 400 ms ...).
+        with FakeService("drop", hold_s=0.02, request=True) as fake:
+            prov = self.provider(fake.url, verbose=True)
+            time.sleep(2.5)
+            prov.stop()
+            delays = [int(d) for d in re.findall(r"retrying in (\d+) ms", prov.log_text())]
+            self.assertLessEqual(fake.connections, 12, "connections in 2.5 s: %d" % fake.connections)
+            self.assertGreaterEqual(len(delays), 3, prov.log_tail())
+            self.assertLessEqual(delays[0], 1, "the first drop is retried at once: %s" % delays)
+            self.assertTrue(all(d >= 50 for d in delays[1:]), "later drops back off: %s" % delays)
+
+    def test_refusal_before_a_working_connection_is_forgotten(self):
+        # Refused once (409), then a connection that works and is lost: the
+        # log says lost, not refused, and the retry comes at once.
+        with FakeService("drop", hold_s=1.2, request=True, first="http", status=409) as fake:
+            prov = self.provider(fake.url, verbose=True)
+            h.wait_until(lambda: fake.connections >= 3, 15, "a third attempt", logs=prov.log_tail)
+            prov.stop()
+            text = prov.log_text()
+            self.assertEqual(text.count("another provider is already attached"), 1, text)
+            self.assertRegex(text, r"info: disconnected: connection to .* lost", text)
+            after = text[re.search(r"info: disconnected: connection to .* lost", text).end():]
+            self.assertRegex(after, r"^\n\S+ \S+ debug: retrying in [01] ms\n", "retried at once" + after)
+
     def stop_sends_close_1000(self, sig):
         with FakeService("hold") as fake:
             prov = self.provider(fake.url)

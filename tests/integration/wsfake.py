@@ -12,7 +12,8 @@ send a close frame with `code`/`reason`), "hold" (accept and keep open;
 record the provider's close frame), "drop" (accept, then close the socket
 without a close frame after `hold_s` seconds), "creds" (ask with getcreds,
 record the answer in `tokens`; close with 4401 unless it is `token`, then
-hold).
+hold). `first` gives the first connection a mode of its own (e.g. "http":
+refused, then accepted).
 Every socket it opens is closed in stop(); the thread ends within 1 s.
 """
 
@@ -79,8 +80,10 @@ def frame(opcode, payload):
 
 
 class FakeService:
-    def __init__(self, mode, status=401, code=4401, reason="", hold_s=0.2, request=False, token=None):
+    def __init__(self, mode, status=401, code=4401, reason="", hold_s=0.2, request=False, token=None,
+                 first=None):
         self.mode, self.status, self.code, self.reason, self.hold_s = mode, status, code, reason, hold_s
+        self.first = first      # the first connection's mode, when it differs
         self.request = request  # drop mode: send one getattr first (the connection "worked")
         self.token = token      # creds mode: the token that is accepted
         self.tokens = []        # creds mode: the answers to getcreds
@@ -139,7 +142,8 @@ class FakeService:
         if headers is None:
             return
         self.connections += 1
-        if self.mode == "http":
+        mode = self.first if self.first and self.connections == 1 else self.mode
+        if mode == "http":
             body = b"refused\n"
             conn.sendall(b"HTTP/1.1 %d Refused\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
                          % (self.status, len(body), body))
@@ -151,14 +155,14 @@ class FakeService:
         if "sec-websocket-protocol" in headers:
             resp += b"Sec-WebSocket-Protocol: webfuse2\r\n"
         conn.sendall(resp + b"\r\n")
-        if self.mode == "close":
+        if mode == "close":
             conn.sendall(frame(0x8, struct.pack(">H", self.code) + self.reason.encode()))
             try:
                 read_frame(conn)  # the provider's answer to our close
             except (OSError, EOFError):
                 pass
             return
-        if self.mode == "creds":
+        if mode == "creds":
             conn.sendall(frame(0x2, b"\x00\x00\x00\x07\x17"))  # getcreds, id 7
             conn.settimeout(30)  # a person is typing
             _, payload = read_frame(conn)
@@ -173,7 +177,7 @@ class FakeService:
                     pass
                 return
             self.mode_creds_ok = True
-        if self.mode == "drop":
+        if mode == "drop":
             if self.request:
                 # getattr "/": id 1, type 0x02, path (u32 length, bytes)
                 conn.sendall(frame(0x2, b"\x00\x00\x00\x01\x02\x00\x00\x00\x01/"))
