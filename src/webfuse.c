@@ -22,7 +22,9 @@ static struct wf_service *running;
 
 static void on_signal(int sig)
 {
-    wf_service_stop(running);
+    (void)sig;
+    if (running)
+        wf_service_stop(running);
 }
 
 /* libwebsockets' own lines only at debug level (-d), in our log format.
@@ -70,6 +72,23 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* The service is being torn down: a second Ctrl-C must not reach it (its
+ * memory is about to go); the unmount in progress finishes. */
+static void ignore_signals(void)
+{
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+}
+
+static void shut_down(void)
+{
+    ignore_signals();
+    struct wf_service *s = running;
+    running = NULL;
+    wf_service_destroy(s);
 }
 
 int main(int argc, char *argv[])
@@ -124,11 +143,11 @@ int main(int argc, char *argv[])
     }
     install_signals();
     if (fuse_daemonize(cmd.foreground) != 0) {
-        wf_service_destroy(running);
+        shut_down();
         goto out;
     }
     status = wf_service_run(running) == WF_SUCCESS ? 0 : 1;
-    wf_service_destroy(running);
+    shut_down();
     wf_log(WF_LOG_INFO, "unmounted, bye");
 out:
     free(cmd.mountpoint);

@@ -328,6 +328,10 @@ static int start_websockets(struct wf_service *s)
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.pt_serv_buf_size = WF_SOCKET_READ_SIZE;
+    /* HTTP/1.1 only: a WebSocket over HTTP/2 (RFC 8441) never passes
+     * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, where admit() checks origin,
+     * busy and token. */
+    info.alpn = "http/1.1";
     if (c->cert_path && c->key_path)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.user = s;
@@ -444,6 +448,7 @@ void wf_service_destroy(struct wf_service *s)
     s->adm = NULL;
     if (s->ctx)
         lws_context_destroy(s->ctx);
+    s->ctx = NULL; /* a late wf_service_stop() must not wake a freed context */
     wf_listener_destroy(s->listener);
     wf_unmount(s);
     wf_open_free_all(s); /* the kernel sends no release for what was open at unmount */

@@ -20,6 +20,8 @@ with -a/--ca-path:
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -187,6 +189,16 @@ class TlsTest(unittest.TestCase):
         self.assertNotEqual(status, 101)
         self.assertEqual(self.svc.listdir(), [])
         self.assertTrue(self.svc.alive())
+
+    def test_no_http2(self):
+        # A WebSocket over HTTP/2 (RFC 8441) would skip the handshake checks
+        # (origin, busy, token) that run on the HTTP/1.1 upgrade: the service
+        # must not agree to h2, even when a client offers nothing else first.
+        ctx = ssl.create_default_context(cafile=self.pem("ca.pem"))
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        with socket.create_connection(("127.0.0.1", self.svc.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                self.assertNotEqual(tls.selected_alpn_protocol(), "h2")
 
 
 if __name__ == "__main__":
