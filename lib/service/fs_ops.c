@@ -520,6 +520,8 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     }
     op->u.rename.newparent = newparent;
     op->u.rename.flags = flags;
+    if (flags & RENAME_EXCHANGE)
+        op->flags |= WF_OP_NO_REPEAT; /* sent twice, it would swap the two back */
     struct wf_msg m = { .type = WF_RENAME, .rename_flags = wf_rename_to_wire(flags),
                         .path2 = { target, (uint32_t)len } };
     fs_send(s, op, &m, parent, name, rename_done);

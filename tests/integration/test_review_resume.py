@@ -18,6 +18,7 @@
 """
 
 import ctypes
+import errno
 import mmap
 import os
 import signal
@@ -140,6 +141,32 @@ class ReviewResume(h.ResumeFixtures, unittest.TestCase):
         h.call(os.mkdir, svc.path("newdir"), timeout=15)
         self.assertIn("session resumed", svc.log_text())
         self.assertTrue(os.path.isdir(os.path.join(self.dir, "newdir")))
+
+    def test_exchange_answered_then_lost_is_not_undone(self):
+        """renameat2(RENAME_EXCHANGE) carried out, its answer lost: sent
+        again it would swap the two back and report success. It fails with
+        EIO instead, and the swap that happened stays."""
+        for name, data in (("a", b"A"), ("b", b"B")):
+            with open(os.path.join(self.dir, name), "wb") as f:
+                f.write(data)
+        svc = self.service()
+        proxy = CuttingProxy(svc.port)
+        self.addCleanup(proxy.stop)
+        prov = h.Provider(svc, url="ws://127.0.0.1:%d/" % proxy.port, directory=self.dir)
+        self.addCleanup(prov.cleanup)
+        prov.start()
+        os.stat(svc.path("a")), os.stat(svc.path("b"))  # looked up before the cut
+        proxy.cut_on_next_answer = True  # the exchange's answer is lost
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def exchange():
+            rc = libc.renameat2(-100, svc.path("a").encode(), -100, svc.path("b").encode(), 2)
+            return 0 if rc == 0 else ctypes.get_errno()
+
+        self.assertEqual(h.call(exchange, timeout=15), errno.EIO)
+        for name, data in (("a", b"B"), ("b", b"A")):
+            with open(os.path.join(self.dir, name), "rb") as f:
+                self.assertEqual(f.read(), data, "swapped exactly once")
 
     def test_create_in_flight_during_outage(self):
         """The connection breaks after the provider answered a create and
