@@ -286,9 +286,19 @@ static void setattr_next(struct wf_service *s, struct wf_op *op, const struct wf
             break;
         }
     }
-    /* truncate and utimens go by the open file's handle when there is one */
+    /* truncate and utimens go by the open file's handle when there is one,
+     * and so does the closing getattr of a file whose name is gone
+     * (ftruncate after unlink); the caller's fi outlives the request */
     struct wf_file *f = op->u.setattr.file;
-    bool by_handle = (m.type == WF_TRUNCATE || m.type == WF_UTIMENS) && f && f->handle != WF_NO_HANDLE;
+    bool has_handle = f && f->handle != WF_NO_HANDLE;
+    bool by_handle = has_handle && (m.type == WF_TRUNCATE || m.type == WF_UTIMENS);
+    if (has_handle && m.type == WF_GETATTR) {
+        const struct wf_node *n = wf_nodes_get(&s->nodes, op->ino);
+        if (n && n->unlinked) {
+            m.ext = WF_EXT_HANDLE;
+            by_handle = true;
+        }
+    }
     op->handle = by_handle ? &f->handle : NULL;
     m.handle = by_handle ? f->handle : WF_NO_HANDLE;
     fs_send(s, op, &m, op->ino, NULL, m.type == WF_GETATTR ? attr_done : setattr_next);
