@@ -328,10 +328,12 @@ static int start_websockets(struct wf_service *s)
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.pt_serv_buf_size = WF_SOCKET_READ_SIZE;
-    /* HTTP/1.1 only: a WebSocket over HTTP/2 (RFC 8441) never passes
-     * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, where admit() checks origin,
-     * busy and token. */
+#if defined(LWS_WITH_TLS)
+    /* HTTP/1.1 only (HTTP/2 comes by ALPN, so only with TLS): a WebSocket
+     * over HTTP/2 (RFC 8441) never passes LWS_CALLBACK_HTTP_CONFIRM_UPGRADE,
+     * where admit() checks origin, busy and token. */
     info.alpn = "http/1.1";
+#endif
     if (c->cert_path && c->key_path)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.user = s;
