@@ -55,8 +55,10 @@ export class SharingCore {
     constructor(post, options = {}) {
         this.post = post;
         this.token = '';
-        /** @type {Map<object, {t: number, bytes: number}[]>} */
-        this.samples = new Map();
+        // Rate samples per entry; weak, so a removed file (and its Blob) is
+        // not kept alive by them.
+        /** @type {WeakMap<object, {t: number, bytes: number}[]>} */
+        this.samples = new WeakMap();
         this.dirty = false;
         this.lastSent = '';
         /** @type {Set<string>} */
@@ -96,18 +98,13 @@ export class SharingCore {
                 this.post({ kind: 'added', id: cmd.id, error: String(err && err.message || err) });
             }
             break;
-        case 'remove': {
-            const entry = this.fs.entries.get(cmd.name);
-            if (this.fs.remove(cmd.name)) {
-                this.samples.delete(/** @type {object} */ (entry)); // and with it the last hold on its Blob
-                this.post({ kind: 'removed', name: cmd.name });
-            }
+        case 'remove':
+            if (this.fs.remove(cmd.name)) this.post({ kind: 'removed', name: cmd.name });
             break;
-        }
         case 'start':
             this.token = cmd.token ?? '';
             this.fs.resetProgress(); // a new session starts from nothing read
-            this.samples.clear();
+            this.samples = new WeakMap();
             this.provider.connect(cmd.url);
             break;
         case 'stop':
@@ -115,7 +112,7 @@ export class SharingCore {
             break;
         case 'resetProgress':
             this.fs.resetProgress();
-            this.samples.clear();
+            this.samples = new WeakMap();
             break;
         case 'configure':
             if (typeof cmd.reconnect === 'boolean') this.provider.options.reconnect = cmd.reconnect;
