@@ -57,15 +57,18 @@ function withSuffix(name, suffix) {
     const dot = name.lastIndexOf('.');
     let ext = dot > 0 ? name.slice(dot) : '';
     if (utf8Length(ext) > 32) ext = ''; // not an extension worth keeping
-    let stem = Array.from(ext ? name.slice(0, dot) : name); // code points: never split one
+    const stem = Array.from(ext ? name.slice(0, dot) : name); // code points: never split one
     const room = NAME_MAX - utf8Length(suffix + ext);
-    while (stem.length > 1 && utf8Length(stem.join('')) > room) stem.pop();
+    let bytes = utf8Length(stem.join(''));
+    while (stem.length > 1 && bytes > room) bytes -= utf8Length(/** @type {string} */ (stem.pop()));
     return stem.join('') + suffix + ext;
 }
 
+const utf8 = new TextEncoder();
+
 /** @param {string} s */
 function utf8Length(s) {
-    return new TextEncoder().encode(s).length;
+    return utf8.encode(s).length;
 }
 
 // Merged, sorted [start, end) ranges: how much of a file the device has seen.
