@@ -259,6 +259,7 @@ static void connect_now(struct wf_provider *p)
     ci.origin = NULL; /* not a browser: no Origin header */
     ci.protocol = WF_PROTOCOL_NAME;
     ci.local_protocol_name = WF_PROTOCOL_NAME;
+    ci.retry_and_idle_policy = &wf_idle_policy; /* a service that vanished is noticed */
     /* Certificate and host name are verified; no insecure flags, ever. */
     ci.ssl_connection = p->tls ? LCCSCF_USE_SSL : 0;
     ci.pwsi = &p->wsi;

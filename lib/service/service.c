@@ -28,6 +28,9 @@
 #define WF_RX_CHUNK WF_TX_CHUNK
 #define WF_FUSE_BATCH 32              /* kernel requests handled per wakeup */
 #define WF_DOCROOT_INDEX "index.html"
+/* A provider knocking while one is attached may be that one back on a new
+ * network: the attached one must answer a ping within this long or go. */
+#define WF_KNOCK_PROBE_SECS 5
 
 /* The one way a provider connection ends here. on_purpose: the session
  * ends with it; else it is held for a resume. why (when we close it):
@@ -121,12 +124,22 @@ static void attach_provider(struct wf_service *s, struct lws *wsi)
     wf_session_begin(s);
 }
 
+/* Another provider wants in. The attached one may be gone without TCP
+ * knowing (its laptop changed networks, and this is it reconnecting): it
+ * is pinged and dropped unless it answers, so the next attempt gets in. */
+static enum wf_refusal refuse_busy(struct wf_service *s)
+{
+    wf_debug("refusing a second provider: one is already attached (pinging it)");
+    wf_conn_probe(&s->conn, WF_KNOCK_PROBE_SECS);
+    return WF_REFUSE_BUSY;
+}
+
 /* The authenticator accepted wsi (admission.c). */
 static enum wf_refusal provider_admitted(void *ud, struct lws *wsi)
 {
     struct wf_service *s = ud;
     if (s->provider)
-        return WF_REFUSE_BUSY; /* another one got in first */
+        return refuse_busy(s); /* another one got in first */
     attach_provider(s, wsi);
     return WF_REFUSE_NONE;
 }
@@ -136,10 +149,8 @@ static enum wf_refusal provider_admitted(void *ud, struct lws *wsi)
  * (and its header token) or refuses it cheaply. Nothing here waits. */
 static enum wf_refusal admit(struct wf_service *s, struct lws *wsi)
 {
-    if (s->provider) {
-        wf_debug("refusing a second provider: one is already attached");
-        return WF_REFUSE_BUSY;
-    }
+    if (s->provider)
+        return refuse_busy(s);
     if (check_origin(s, wsi) != 0)
         return WF_REFUSE_ORIGIN;
     if (!s->adm)
@@ -174,6 +185,7 @@ static int on_established(struct wf_service *s, struct lws *wsi)
         return 0;
     }
     if (s->provider) {
+        refuse_busy(s);
         lws_close_reason(wsi, (enum lws_close_status)WF_REFUSE_BUSY, NULL, 0);
         return -1; /* two handshakes in one go: the first one won */
     }
@@ -219,6 +231,10 @@ static int on_provider_event(struct lws *wsi, enum lws_callback_reasons reason, 
             wf_conn_rx_done(&s->conn);
         return is_current(s, wsi) ? 0 : -1;
     }
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (user && is_current(s, wsi))
+            wf_conn_heard(&s->conn);
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (wf_admission_owns(s->adm, wsi))
             return wf_admission_on_writable(s->adm, wsi);
@@ -328,6 +344,7 @@ static int start_websockets(struct wf_service *s)
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.pt_serv_buf_size = WF_SOCKET_READ_SIZE;
+    info.retry_and_idle_policy = &wf_idle_policy;
 #if defined(LWS_WITH_TLS)
     /* HTTP/1.1 only (HTTP/2 comes by ALPN, so only with TLS): a WebSocket
      * over HTTP/2 (RFC 8441) never passes LWS_CALLBACK_HTTP_CONFIRM_UPGRADE,

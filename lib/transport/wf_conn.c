@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/wf_msg.h"
+#include "util/wf_log.h"
 
 /* Keep a large reassembly buffer only while large messages flow. */
 #define WF_RX_KEEP ((1u << 20) + 4096u)
@@ -15,8 +16,14 @@ void wf_conn_init(struct wf_conn *c, struct lws *wsi)
     c->wsi = wsi;
 }
 
+const lws_retry_bo_t wf_idle_policy = {
+    .secs_since_valid_ping = WF_IDLE_PING_SECS,
+    .secs_since_valid_hangup = WF_IDLE_HANGUP_SECS,
+};
+
 void wf_conn_cleanup(struct wf_conn *c)
 {
+    lws_sul_cancel(&c->probe_sul);
     struct wf_outmsg *m = c->head;
     while (m) {
         struct wf_outmsg *next = m->next;
@@ -87,8 +94,45 @@ int wf_conn_send(struct wf_conn *c, const struct wf_msg *msg)
     return 0;
 }
 
+static void on_probe_unanswered(lws_sorted_usec_list_t *sul)
+{
+    struct wf_conn *c = lws_container_of(sul, struct wf_conn, probe_sul);
+    c->probing = false;
+    wf_warn("the peer did not answer a ping: closing its connection");
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
+}
+
+void wf_conn_probe(struct wf_conn *c, unsigned secs)
+{
+    if (!c->wsi || c->probing)
+        return;
+    c->probing = c->ping_due = true;
+    lws_sul_schedule(lws_get_context(c->wsi), 0, &c->probe_sul, on_probe_unanswered,
+                     (lws_usec_t)secs * LWS_US_PER_SEC);
+    lws_callback_on_writable(c->wsi);
+}
+
+void wf_conn_heard(struct wf_conn *c)
+{
+    if (c->wsi)
+        lws_validity_confirmed(c->wsi); /* lws's idle ping waits again */
+    if (c->probing) {
+        c->probing = c->ping_due = false;
+        lws_sul_cancel(&c->probe_sul);
+    }
+}
+
 int wf_conn_on_writable(struct wf_conn *c)
 {
+    if (c->ping_due) { /* between two fragments is fine: control frames may interleave */
+        uint8_t ping[LWS_PRE + 1];
+        c->ping_due = false;
+        if (lws_write(c->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+        if (c->head)
+            lws_callback_on_writable(c->wsi);
+        return 0;
+    }
     struct wf_outmsg *m = c->head;
     if (!m)
         return 0;
@@ -125,6 +169,7 @@ int wf_conn_on_writable(struct wf_conn *c)
 
 int wf_conn_on_receive(struct wf_conn *c, const void *in, size_t len)
 {
+    wf_conn_heard(c);
     if (lws_frame_is_binary(c->wsi) == 0)
         return -1; /* text frames are a protocol error */
     if (lws_is_first_fragment(c->wsi))

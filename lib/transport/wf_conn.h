@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct lws;
+#include <libwebsockets.h>
+
 struct wf_msg;
 
 struct wf_outmsg {
@@ -31,6 +32,14 @@ struct wf_outmsg {
  * (docs/performance.md). */
 #define WF_SOCKET_READ_SIZE (64u * 1024u)
 
+/* A connection is pinged after this long without a byte from its peer, and
+ * closed if the peer still sends nothing (no pong either) this long after
+ * the last byte: a peer that lost its network (Wi-Fi gone, device rebooted)
+ * leaves a connection TCP keeps open for hours. Generous, because a pong can
+ * queue behind megabytes of data on a slow link. lws does the pinging. */
+#define WF_IDLE_PING_SECS 20
+#define WF_IDLE_HANGUP_SECS 40
+
 struct wf_conn {
     struct lws *wsi;
     uint8_t *rx;
@@ -38,7 +47,14 @@ struct wf_conn {
     struct wf_outmsg *head, *tail;
     size_t tx_off;       /* bytes of head already sent */
     size_t queued_bytes;
+    /* wf_conn_probe(): a ping to send, a deadline for the answer */
+    bool ping_due, probing;
+    lws_sorted_usec_list_t probe_sul;
 };
+
+/* The idle policy above, for lws_context_creation_info (server) or
+ * lws_client_connect_info (client) retry_and_idle_policy. */
+extern const lws_retry_bo_t wf_idle_policy;
 
 void wf_conn_init(struct wf_conn *c, struct lws *wsi);
 /* Frees buffers and drops queued messages. */
@@ -60,6 +76,13 @@ void wf_outmsg_unref(struct wf_outmsg *m);
 void wf_conn_queue(struct wf_conn *c, struct wf_outmsg *m);
 /* Encodes msg and queues it. Returns 0, or -1 if it cannot be encoded. */
 int wf_conn_send(struct wf_conn *c, const struct wf_msg *msg);
+
+/* Asks the peer for a sign of life now: a ping; unless some bytes or a
+ * pong arrive within secs, the connection is closed (asynchronously: the
+ * CLOSED callback follows). A probe already under way is not restarted. */
+void wf_conn_probe(struct wf_conn *c, unsigned secs);
+/* Call from the RECEIVE_PONG callback (wf_conn_on_receive counts itself). */
+void wf_conn_heard(struct wf_conn *c);
 
 /* Call from the WRITEABLE callback. Returns 0, or -1 if the connection must close. */
 int wf_conn_on_writable(struct wf_conn *c);

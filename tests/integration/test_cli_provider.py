@@ -28,6 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wfharness as h  # noqa: E402
 from wsfake import FakeService  # noqa: E402
 
+IDLE_HANGUP_S = 40  # WF_IDLE_HANGUP_SECS in lib/transport/wf_conn.h
+
 
 def run(*args, timeout=10):
     r = subprocess.run([h.PROVIDER_BIN] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -173,6 +175,23 @@ class Refusals(unittest.TestCase):
             self.assertRegex(text, r"info: disconnected: connection to .* lost", text)
             after = text[re.search(r"info: disconnected: connection to .* lost", text).end():]
             self.assertRegex(after, r"^\n\S+ \S+ debug: retrying in [01] ms\n", "retried at once" + after)
+
+    def test_service_gone_silent_is_left_and_retried(self):
+        # The device rebooted (or lost its network) without closing: nothing
+        # arrives any more, pings go unanswered. The provider pings after
+        # WF_IDLE_PING_SECS without a byte, hangs up at WF_IDLE_HANGUP_SECS
+        # and connects again (not before: an idle service is not hung up on).
+        with FakeService("silent") as fake:
+            prov = self.provider(fake.url, verbose=True)
+            h.wait_until(lambda: fake.connections >= 1, 10, "connected", logs=prov.log_tail)
+            t0 = time.monotonic()
+            h.wait_until(lambda: fake.connections >= 2, IDLE_HANGUP_S + 5, "a new connection",
+                         interval=0.2, logs=prov.log_tail)
+            dt = time.monotonic() - t0
+            h.log("silent service: left after %.1f s, %d ping(s) unanswered" % (dt, fake.pings))
+            self.assertGreaterEqual(fake.pings, 1, "pinged before hanging up")
+            self.assertGreater(dt, IDLE_HANGUP_S - 2, "hung up on a service that was idle, not gone")
+            self.assertIn("lost", prov.log_text())
 
     def stop_sends_close_1000(self, sig):
         with FakeService("hold") as fake:

@@ -10,12 +10,18 @@
   current step), and once a new service listens on the same
   port and mount point the provider attaches within one capped step and the
   file reads again.
+- A provider that went silent (its laptop changed networks: TCP still
+  believes in the connection) gives way to the same person's provider
+  reconnecting: the service pings the attached one when another knocks and
+  drops it without an answer, and a file opened before reads on through the
+  newcomer (the session resumes).
 - With --no-reconnect the provider exits when the service goes away, with a
   non-zero status and "giving up" in its log (docs/cli.md: "exit (non-zero)
   when the connection fails, is refused or is lost"), also when the service is
   not there at all when it starts.
 """
 
+import hashlib
 import os
 import re
 import signal
@@ -28,6 +34,7 @@ import wfharness as h  # noqa: E402
 
 BACKOFF_CAP_MS = 5000      # WF_BACKOFF_MAX_MS in lib/provider/provider.c
 BACKOFF_MIN_MS = 100       # WF_BACKOFF_MIN_MS
+KNOCK_PROBE_S = 5          # WF_KNOCK_PROBE_SECS in lib/service/service.c
 SLACK = 3.0                # seconds on top of a backoff step (attach, listing, slow builds)
 CONTENT = "survives restarts\n"
 
@@ -214,6 +221,34 @@ class Reconnect(unittest.TestCase):
                 prov.cleanup()
             finally:
                 svc.cleanup()
+
+    def test_silent_provider_gives_way_to_a_new_one(self):
+        data = os.urandom(8 << 20)  # more than the kernel reads ahead
+        with h.Service(resume_timeout=30) as svc:  # the default: requests wait for a provider
+            a = h.Provider(svc, verbose=True)
+            b = h.Provider(svc, directory=a.directory, verbose=True)
+            self.addCleanup(b.cleanup)
+            self.addCleanup(a.cleanup)
+            self.addCleanup(lambda: a.send_signal(signal.SIGCONT))
+            with open(a.path("image.bin"), "wb") as f:
+                f.write(data)
+            a.start()
+            fd = h.call(os.open, svc.path("image.bin"), os.O_RDONLY, timeout=10)
+            self.addCleanup(os.close, fd)
+            head = h.call(os.read, fd, 4096, timeout=10)
+            # A: no answers from now on, and no FUSE request for it to miss
+            a.send_signal(signal.SIGSTOP)
+            t0 = time.monotonic()
+            b.start(wait_for_content=False)
+            h.wait_until(lambda: RE_CONNECTED.search(b.log_text()),
+                         KNOCK_PROBE_S + BACKOFF_CAP_MS / 1000.0 + SLACK, "the new provider to get in",
+                         interval=0.1, logs=b.logs)
+            h.log("silent provider: the new one got in after %.2fs" % (time.monotonic() - t0))
+            self.assertIn("did not answer a ping", svc.log_text())
+            rest = h.call(lambda: b"".join(iter(lambda: os.read(fd, 1 << 20), b"")), timeout=30,
+                          what="read on through the new provider")
+            self.assertEqual(hashlib.sha256(head + rest).digest(), hashlib.sha256(data).digest(),
+                             "the file opened before the switch reads on, whole")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ close frame the provider sends when it leaves.
 
 mode: "http" (answer every handshake with `status`), "close" (accept, then
 send a close frame with `code`/`reason`), "hold" (accept and keep open;
-record the provider's close frame), "drop" (accept, then close the socket
+record the provider's close frame), "silent" (hold, but leave pings
+unanswered, as a peer that vanished would; count them in `pings`), "drop" (accept, then close the socket
 without a close frame after `hold_s` seconds), "creds" (ask with getcreds,
 record the answer in `tokens`; close with 4401 unless it is `token`, then
 hold). `first` gives the first connection a mode of its own (e.g. "http":
@@ -98,6 +99,7 @@ class FakeService:
         self.close_frames = []   # (code, reason) the provider sent
         self.ended_without_close = 0
         self.mode_creds_ok = False
+        self.pings = 0
         self._stop = False
         self._conns = []
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -185,7 +187,7 @@ class FakeService:
             time.sleep(self.hold_s)
             self.ended_without_close += 1
             return
-        # hold: wait for the provider's close frame (or the end of the socket)
+        # hold, silent: wait for the provider's close frame (or the end of the socket)
         conn.settimeout(0.2)
         while not self._stop:
             try:
@@ -201,4 +203,6 @@ class FakeService:
                 conn.sendall(frame(0x8, payload[:2]))
                 return
             if op == 0x9:  # ping
-                conn.sendall(frame(0xA, payload))
+                self.pings += 1
+                if mode != "silent":
+                    conn.sendall(frame(0xA, payload))
