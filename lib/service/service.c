@@ -29,7 +29,8 @@
 #define WF_FUSE_BATCH 32              /* kernel requests handled per wakeup */
 #define WF_DOCROOT_INDEX "index.html"
 /* A provider knocking while one is attached may be that one back on a new
- * network: the attached one must answer a ping within this long or go. */
+ * network: the attached one must answer a ping within this long or go
+ * (while it owes answers, within --wf-timeout if that is longer). */
 #define WF_KNOCK_PROBE_SECS 5
 
 /* The one way a provider connection ends here. on_purpose: the session
@@ -129,8 +130,15 @@ static void attach_provider(struct wf_service *s, struct lws *wsi)
  * is pinged and dropped unless it answers, so the next attempt gets in. */
 static enum wf_refusal refuse_busy(struct wf_service *s)
 {
+    /* Owing nothing, it answers in a round trip. With requests in flight
+     * the ping may queue behind megabytes on a slow link: it gets the
+     * patience its answers get, so a knock cannot cost a provider that
+     * works its connection. */
+    unsigned secs = WF_KNOCK_PROBE_SECS;
+    if ((s->requests.oldest || s->conn.queued_bytes) && s->cfg.timeout_secs > (int)secs)
+        secs = (unsigned)s->cfg.timeout_secs;
     wf_debug("refusing a second provider: one is already attached (pinging it)");
-    wf_conn_probe(&s->conn, WF_KNOCK_PROBE_SECS);
+    wf_conn_probe(&s->conn, secs);
     return WF_REFUSE_BUSY;
 }
 

@@ -97,8 +97,10 @@ int wf_conn_send(struct wf_conn *c, const struct wf_msg *msg)
 static void on_probe_unanswered(lws_sorted_usec_list_t *sul)
 {
     struct wf_conn *c = lws_container_of(sul, struct wf_conn, probe_sul);
+    char peer[64] = "?";
+    lws_get_peer_simple(c->wsi, peer, sizeof peer);
     c->probing = false;
-    wf_warn("the peer did not answer a ping: closing its connection");
+    wf_warn("%s did not answer a ping in time: closing its connection", peer);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
 }
 

@@ -14,7 +14,9 @@
   believes in the connection) gives way to the same person's provider
   reconnecting: the service pings the attached one when another knocks and
   drops it without an answer, and a file opened before reads on through the
-  newcomer (the session resumes).
+  newcomer (the session resumes). One that owes an answer is given the
+  request timeout instead: stopped for 8 s with a read in flight, it keeps
+  its connection and the newcomer stays out.
 - With --no-reconnect the provider exits when the service goes away, with a
   non-zero status and "giving up" in its log (docs/cli.md: "exit (non-zero)
   when the connection fails, is refused or is lost"), also when the service is
@@ -53,6 +55,11 @@ def populate(d):
 
 def _read(path):
     with open(path) as f:
+        return f.read()
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
         return f.read()
 
 
@@ -249,6 +256,31 @@ class Reconnect(unittest.TestCase):
                           what="read on through the new provider")
             self.assertEqual(hashlib.sha256(head + rest).digest(), hashlib.sha256(data).digest(),
                              "the file opened before the switch reads on, whole")
+
+    def test_provider_owing_an_answer_gets_the_request_timeout(self):
+        data = os.urandom(1 << 20)
+        with h.Service(timeout=20, resume_timeout=30) as svc:
+            a = h.Provider(svc, verbose=True)
+            b = h.Provider(svc, directory=a.directory, verbose=True)
+            self.addCleanup(b.cleanup)
+            self.addCleanup(a.cleanup)
+            self.addCleanup(lambda: a.send_signal(signal.SIGCONT))
+            with open(a.path("slow.bin"), "wb") as f:
+                f.write(data)
+            a.start()
+            a.send_signal(signal.SIGSTOP)  # a slow link, a busy laptop: an answer takes 8 s
+            reader = h.BackgroundCall(read_bytes, svc.path("slow.bin"))
+            time.sleep(0.5)  # the lookup is sent and waits
+            b.start(wait_for_content=False)
+            h.wait_until(lambda: "another provider is already attached" in b.log_text(), 10,
+                         "the newcomer to be refused", logs=b.logs)
+            time.sleep(KNOCK_PROBE_S + 2.5)
+            a.send_signal(signal.SIGCONT)
+            self.assertEqual(reader.join(20, "the read through the slow provider"), data)
+            time.sleep(1.0)
+            self.assertNotIn("did not answer a ping", svc.log_text())
+            self.assertIsNone(RE_CONNECTED.search(b.log_text()), "the newcomer got in\n" + b.log_tail())
+            self.assertEqual(svc.log_text().count("provider connected from"), 1, svc.log_tail())
 
 
 if __name__ == "__main__":
