@@ -212,6 +212,48 @@ test('states: refused before open, lost after, refused after failed credentials'
     assert.equal(c.p.state, State.REFUSED);
 });
 
+test('a first connection not accepted is tried again a few times, quietly, then refused', async () => {
+    const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+    // knocked while the device still holds a vanished connection of ours
+    let c = connected({}, { reconnect: true, reconnectDelays: [1] });
+    c.ws.serverClose(1006);
+    await wait(20);
+    assert.notEqual(FakeSocket.last, c.ws, 'a second attempt');
+    assert.equal(c.p.state, State.CONNECTING, 'nothing to tell the person yet');
+    FakeSocket.last.open();
+    assert.equal(c.p.state, State.CONNECTED);
+    assert.ok(!c.states.some((s) => s.state === State.REFUSED || s.state === State.RECONNECTING));
+
+    // never accepted: refused after 1 + 5 attempts
+    c = connected({}, { reconnect: true, reconnectDelays: [1] });
+    let attempts = 1;
+    for (let i = 0; i < 10 && c.p.state !== State.REFUSED; i++) {
+        const ws = FakeSocket.last;
+        ws.serverClose(1006);
+        await wait(20);
+        if (FakeSocket.last !== ws) attempts++;
+    }
+    assert.equal(c.p.state, State.REFUSED);
+    assert.equal(attempts, 6);
+    assert.match(c.states.at(-1).message, /could not be reached/);
+
+    // a refusal the browser can see (close code after the handshake) is not retried this way
+    c = connected({}, { reconnect: true, reconnectDelays: [1] });
+    c.ws.open();
+    c.ws.serverClose(4401, 'token rejected');
+    await wait(20);
+    assert.equal(c.p.state, State.REFUSED);
+
+    // Stop while waiting between attempts: no further attempt
+    c = connected({}, { reconnect: true, reconnectDelays: [30] });
+    c.ws.serverClose(1006);
+    c.p.disconnect();
+    const last = FakeSocket.last;
+    await wait(60);
+    assert.equal(FakeSocket.last, last);
+    assert.equal(c.p.state, State.IDLE);
+});
+
 test('after getcreds, a close with a code, or a drop minutes later, is not a token refusal', async () => {
     let c = connected({}, { token: 'good' });
     c.ws.open();

@@ -100,6 +100,14 @@ export function describeClose(code, how = {}) {
 // Reconnect delays (ms) for attempt 1, 2, ...; the last one repeats.
 export const RECONNECT_DELAYS = Object.freeze([250, 1000, 2000, 4000, 8000, 10000]);
 
+// A first connection that is not accepted (the browser shows every
+// handshake refusal as 1006) is tried this many more times, with the
+// reconnect delays (about 15 s in all), before it counts as refused: the
+// device may still hold our own connection from a network we just left.
+// It pings that one when we knock and drops it unanswered (in 5 s, or its
+// request timeout while reads are pending), so a later knock gets in.
+const FIRST_RETRIES = 5;
+
 // How long after answering getcreds a close without a code still counts as
 // an older service refusing the token (its authenticator answers at once).
 const CREDS_VERDICT_MS = 5000;
@@ -341,6 +349,7 @@ export class Provider extends EventTarget {
         ws.onopen = () => {
             if (this.ws !== ws) return;
             this._opened = true;
+            if (!this._established) this._attempt = 0; // first-connection retries are over
             this._setState(State.CONNECTED, { url, resumed: this._established });
         };
         ws.onerror = () => {
@@ -412,6 +421,18 @@ export class Provider extends EventTarget {
         const d = describeClose(code, { opened: this._opened, credentials });
         const accepted = this._opened && !d.refused;
         if (accepted) this._established = true;
+        const retryFirst = !this._established && !this._opened && code === CloseCode.ABNORMAL &&
+            this._attempt < FIRST_RETRIES;
+        if (this.options.reconnect && retryFirst) {
+            const delays = this.options.reconnectDelays ?? RECONNECT_DELAYS;
+            const delay = delays[Math.min(this._attempt, delays.length - 1)];
+            this._attempt++;
+            this._timer = setTimeout(() => { // still CONNECTING: nothing to tell the person yet
+                this._timer = null;
+                this._open();
+            }, Math.round(delay * (0.8 + 0.4 * Math.random())));
+            return;
+        }
         if (this.options.reconnect && this._established && !d.permanent) {
             this._attempt++;
             const delays = this.options.reconnectDelays ?? RECONNECT_DELAYS;
