@@ -479,8 +479,9 @@ class Provider(_Program):
     name = "provider"
 
     def __init__(self, service=None, url=None, directory=None, extra_args=(), verbose=True,
-                 sanitizer_check=True):
+                 sanitizer_check=True, prefix=()):
         super().__init__()
+        self.prefix = list(prefix)  # e.g. ["ip", "netns", "exec", NS]: a program that execs the provider
         self.sanitizer_check = sanitizer_check
         if url is None:
             if service is None:
@@ -500,7 +501,7 @@ class Provider(_Program):
         return os.path.join(self.directory, *parts)
 
     def start(self, wait=DEFAULT_WAIT, wait_for_content=True):
-        argv = [PROVIDER_BIN, "-u", self.url, "-p", self.directory]
+        argv = self.prefix + [PROVIDER_BIN, "-u", self.url, "-p", self.directory]
         if self.verbose:
             argv.append("-d")
         argv += self.extra_args
