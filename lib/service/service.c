@@ -157,10 +157,10 @@ static enum wf_refusal provider_admitted(void *ud, struct lws *wsi)
  * (and its header token) or refuses it cheaply. Nothing here waits. */
 static enum wf_refusal admit(struct wf_service *s, struct lws *wsi)
 {
+    if (check_origin(s, wsi) != 0)
+        return WF_REFUSE_ORIGIN; /* before busy: a foreign page's knock pings no one */
     if (s->provider)
         return refuse_busy(s);
-    if (check_origin(s, wsi) != 0)
-        return WF_REFUSE_ORIGIN;
     if (!s->adm)
         return WF_REFUSE_NONE;
     char token[WF_MAX_CREDENTIAL + 1];
@@ -352,7 +352,6 @@ static int start_websockets(struct wf_service *s)
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.pt_serv_buf_size = WF_SOCKET_READ_SIZE;
-    info.retry_and_idle_policy = &wf_idle_policy;
 #if defined(LWS_WITH_TLS)
     /* HTTP/1.1 only (HTTP/2 comes by ALPN, so only with TLS): a WebSocket
      * over HTTP/2 (RFC 8441) never passes LWS_CALLBACK_HTTP_CONFIRM_UPGRADE,

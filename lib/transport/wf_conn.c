@@ -155,6 +155,7 @@ int wf_conn_on_writable(struct wf_conn *c)
     memcpy(frag - LWS_PRE, saved, LWS_PRE);
     if (w < 0 || (size_t)w < n)
         return -1;
+    lws_validity_confirmed(c->wsi); /* the peer took the last fragment: lws asks for more only then */
     c->tx_off += n;
     if (c->tx_off == m->len) {
         c->tx_off = 0;

@@ -32,11 +32,16 @@ struct wf_outmsg {
  * (docs/performance.md). */
 #define WF_SOCKET_READ_SIZE (64u * 1024u)
 
-/* A connection is pinged after this long without a byte from its peer, and
- * closed if the peer still sends nothing (no pong either) this long after
- * the last byte: a peer that lost its network (Wi-Fi gone, device rebooted)
- * leaves a connection TCP keeps open for hours. Generous, because a pong can
- * queue behind megabytes of data on a slow link. lws does the pinging. */
+/* The provider's idle policy (lws does the pinging): a connection is pinged
+ * after this long without a sign of life from the peer, and closed when
+ * there is still none this long after the last one: a device that rebooted
+ * or lost its network leaves a connection TCP keeps open for hours. A sign
+ * of life is anything received, a pong, or a fragment sent (the socket only
+ * takes more when the peer acknowledges), so a slow uplink, or a provider
+ * that stopped reading while its answers drain, is not taken for a dead one.
+ * The service does not use it: it must keep a provider that owes answers
+ * for --wf-timeout and a sleeping laptop's session, and it learns of a
+ * vanished provider when that one knocks again (wf_conn_probe). */
 #define WF_IDLE_PING_SECS 20
 #define WF_IDLE_HANGUP_SECS 40
 
@@ -52,8 +57,7 @@ struct wf_conn {
     lws_sorted_usec_list_t probe_sul;
 };
 
-/* The idle policy above, for lws_context_creation_info (server) or
- * lws_client_connect_info (client) retry_and_idle_policy. */
+/* The idle policy above, for lws_client_connect_info.retry_and_idle_policy. */
 extern const lws_retry_bo_t wf_idle_policy;
 
 void wf_conn_init(struct wf_conn *c, struct lws *wsi);
@@ -81,7 +85,8 @@ int wf_conn_send(struct wf_conn *c, const struct wf_msg *msg);
  * pong arrive within secs, the connection is closed (asynchronously: the
  * CLOSED callback follows). A probe already under way is not restarted. */
 void wf_conn_probe(struct wf_conn *c, unsigned secs);
-/* Call from the RECEIVE_PONG callback (wf_conn_on_receive counts itself). */
+/* A sign of life (see above). Call from the RECEIVE_PONG callback;
+ * wf_conn_on_receive and wf_conn_on_writable count their own. */
 void wf_conn_heard(struct wf_conn *c);
 
 /* Call from the WRITEABLE callback. Returns 0, or -1 if the connection must close. */

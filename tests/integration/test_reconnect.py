@@ -27,6 +27,7 @@ import hashlib
 import os
 import re
 import signal
+import socket
 import sys
 import time
 import unittest
@@ -280,6 +281,29 @@ class Reconnect(unittest.TestCase):
             time.sleep(1.0)
             self.assertNotIn("did not answer a ping", svc.log_text())
             self.assertIsNone(RE_CONNECTED.search(b.log_text()), "the newcomer got in\n" + b.log_tail())
+            self.assertEqual(svc.log_text().count("provider connected from"), 1, svc.log_tail())
+
+    def test_foreign_page_knock_pings_no_one(self):
+        # the origin is checked before "busy": a foreign page's handshake gets
+        # 403 and the attached provider is not put to the test
+        with h.Service(resume_timeout=30) as svc:
+            a = h.Provider(svc, verbose=True)
+            self.addCleanup(a.cleanup)
+            self.addCleanup(lambda: a.send_signal(signal.SIGCONT))
+            populate(a.directory)
+            a.start()
+            a.send_signal(signal.SIGSTOP)
+            with socket.create_connection(("127.0.0.1", svc.port), timeout=5) as c:
+                c.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: webfuse2\r\n"
+                          b"Origin: http://evil.example\r\n\r\n" % svc.port)
+                status = c.recv(4096).split(b"\r\n", 1)[0]
+            self.assertIn(b" 403", status, "a foreign origin is refused as such, not as busy")
+            time.sleep(KNOCK_PROBE_S + 1.5)
+            self.assertNotIn("did not answer a ping", svc.log_text())
+            a.send_signal(signal.SIGCONT)
+            self.assertEqual(read_file(svc), CONTENT)
             self.assertEqual(svc.log_text().count("provider connected from"), 1, svc.log_tail())
 
 
