@@ -110,7 +110,7 @@ if [ "${WF_SKIP_ASAN:-0}" != 1 ]; then
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     WF_BIGFILE_MIB="${WF_ASAN_BIGFILE_MIB:-64}" \
     WF_FSX_OPS="${WF_ASAN_FSX_OPS:-10000}" \
-    WF_IDLE_HANGUP_TEST=0 \
+    WF_SILENCE_TESTS=0 \
       run_ctest "asan" -L 'unit|integration' -j1
     popd >/dev/null
   else

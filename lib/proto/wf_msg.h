@@ -7,6 +7,11 @@
 #include <stdint.h>
 
 #define WF_PROTOCOL_NAME "webfuse2"
+/* The same protocol; a service that selects this name (a provider offers it
+ * first, then "webfuse2") promises a request at least every few seconds
+ * while the provider is attached (a heartbeat), so a provider that cannot
+ * see WebSocket pings, a browser page, can take silence for a lost device. */
+#define WF_PROTOCOL_HEARTBEAT "webfuse2-heartbeat"
 
 /* Largest message either side accepts or produces (header included). Reads and
  * writes are at most 1 MiB of payload; the rest is room for big directories. */

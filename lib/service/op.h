@@ -34,6 +34,7 @@ typedef void (*wf_op_done)(struct wf_service *s, struct wf_op *op, const struct 
 #define WF_OP_SESSION_ONLY 0x2u /* meaningless to another provider (release): failed, not held, when the provider goes */
 #define WF_OP_NO_REPEAT 0x4u    /* must not reach a provider twice (an O_APPEND write): failed, not held, if sent when the provider goes */
 #define WF_OP_RESENT 0x8u       /* was sent to a provider that went away before answering: it may have been carried out */
+#define WF_OP_QUIET 0x10u       /* a heartbeat: its timeout is neither logged nor counted towards a stall */
 
 struct wf_op {
     fuse_req_t req;       /* NULL for internal requests, and once replied */

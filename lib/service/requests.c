@@ -84,9 +84,11 @@ static void on_timeout(lws_sorted_usec_list_t *sul)
     while (t->oldest && t->oldest->deadline <= now) {
         struct wf_op *op = t->oldest;
         unlink_sent(t, op);
-        wf_warn("request %u (%s) timed out after %d s", op->id, wf_type_name(op->type),
-                (int)(t->timeout / LWS_US_PER_SEC));
-        t->timeouts_in_row++;
+        if (!(op->flags & WF_OP_QUIET)) {
+            wf_warn("request %u (%s) timed out after %d s", op->id, wf_type_name(op->type),
+                    (int)(t->timeout / LWS_US_PER_SEC));
+            t->timeouts_in_row++;
+        }
         complete(t, op, NULL, -EIO);
     }
     arm_timer(t);
@@ -128,7 +130,8 @@ static void transmit(struct wf_requests *t, struct wf_op *op)
     wf_outmsg_ref(op->wire);
     wf_conn_queue(t->conn, op->wire);
     op->queued = true;
-    op->deadline = lws_now_usecs() + t->timeout;
+    t->last_sent = lws_now_usecs();
+    op->deadline = t->last_sent + t->timeout;
     op->hash_next = *bucket(t, op->id);
     *bucket(t, op->id) = op;
     append(&t->oldest, &t->newest, op);

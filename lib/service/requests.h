@@ -39,6 +39,7 @@ struct wf_requests {
     struct wf_op *held_first, *held_last;
     size_t held_count, held_bytes;
     uint32_t next_id;
+    lws_usec_t last_sent;  /* when the last request went out (heartbeat.c) */
     unsigned timeouts_in_row;
     lws_sorted_usec_list_t timer;
 };

@@ -16,6 +16,7 @@
 #include "admission.h"
 #include "auth.h"
 #include "docroot.h"
+#include "heartbeat.h"
 #include "listener.h"
 #include "proto/wf_refusal.h"
 #include "service_int.h"
@@ -44,6 +45,7 @@ static void detach_provider(struct wf_service *s, bool on_purpose, const char *w
     if (why)
         wf_warn("closing provider connection: %s", why);
     s->provider = NULL;
+    wf_heartbeat_stop(s);
     wf_session_connection_gone(s, on_purpose); /* before the queue goes: held requests keep their bytes */
     wf_conn_cleanup(&s->conn);
     lws_set_wsi_user(wsi, NULL); /* its later callbacks no longer concern us */
@@ -123,6 +125,7 @@ static void attach_provider(struct wf_service *s, struct lws *wsi)
     wf_session_connected(s);
     wf_info("provider connected from %s", peer);
     wf_session_begin(s);
+    wf_heartbeat_start(s);
 }
 
 /* Another provider wants in. The attached one may be gone without TCP
@@ -318,6 +321,7 @@ static int on_fuse_event(struct lws *wsi, enum lws_callback_reasons reason, void
 static const struct lws_protocols protocols[] = {
     /* first: also chosen when a provider names no subprotocol */
     { WF_PROTOCOL_NAME, on_provider_event, 0, WF_RX_CHUNK, 0, NULL, 0 },
+    { WF_PROTOCOL_HEARTBEAT, on_provider_event, 0, WF_RX_CHUNK, 0, NULL, 0 }, /* heartbeat.c */
     { "wf-fuse", on_fuse_event, 0, 0, 0, NULL, 0 },
     { WF_LISTEN_PROTOCOL, wf_listener_callback, 0, 0, 0, NULL, 0 },
     { WF_ADMISSION_PROTOCOL, wf_admission_callback, 0, 0, 0, NULL, 0 },

@@ -1,6 +1,6 @@
 /* The service's state, shared by the loop (service.c), the session
  * (session.c) and the FUSE operations (fs_*.c). Dependencies run one way:
- * service.c -> session.c -> fs_*.c / open_files.c -> requests.c -> wf_conn. */
+ * service.c -> session.c, heartbeat.c -> fs_*.c / open_files.c -> requests.c -> wf_conn. */
 #ifndef WF_SERVICE_INT_H
 #define WF_SERVICE_INT_H
 
@@ -66,6 +66,8 @@ struct wf_service {
     lws_sorted_usec_list_t grace_sul;
 
     struct wf_requests requests;
+    lws_sorted_usec_list_t heartbeat_sul; /* heartbeat.c */
+    bool heartbeat_out;                   /* a heartbeat waits for its answer */
     size_t write_behind_bytes; /* written data answered but not yet confirmed by the provider */
     struct wf_op *write_waiters; /* sent writes waiting for room to be answered, in order */
 };

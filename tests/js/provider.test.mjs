@@ -84,7 +84,7 @@ function connected(fs, options = {}) {
 
 test('connects with the webfuse2 subprotocol and arraybuffer messages', () => {
     const { p, ws, states } = connected({});
-    assert.equal(ws.protocol, 'webfuse2');
+    assert.deepEqual(ws.protocol, ['webfuse2-heartbeat', 'webfuse2'], 'the heartbeat name first, then plain webfuse2');
     assert.equal(ws.binaryType, 'arraybuffer');
     assert.equal(p.state, State.CONNECTING);
     ws.open();
@@ -252,6 +252,51 @@ test('a first connection not accepted is tried again a few times, quietly, then 
     await wait(60);
     assert.equal(FakeSocket.last, last);
     assert.equal(c.p.state, State.IDLE);
+});
+
+test('silence from a heartbeat service ends the connection as lost; answering or draining is not silence', async () => {
+    const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+    const fs = { getattr: async () => ({ ino: 1, nlink: 2, mode: 0o40755, size: 0 }) };
+    // a service that selected the heartbeat name, then went dark
+    let c = connected(fs, { reconnect: true, reconnectDelays: [5000], silenceTimeout: 80 });
+    c.ws.protocol = 'webfuse2-heartbeat'; // what the service selected
+    c.ws.open();
+    c.ws.request({ id: 1, type: Type.GETATTR, path: '/' }); // a heartbeat
+    await c.ws.waitSent(1);
+    await wait(50);
+    assert.equal(c.p.state, State.CONNECTED, 'heard 50 ms ago');
+    await wait(120);
+    assert.equal(c.p.state, State.RECONNECTING);
+    assert.equal(c.states.at(-1).code, 4000);
+    assert.match(c.states.at(-1).message, /connection to the device was lost/);
+    assert.deepEqual(c.ws.closedWith, { code: 4000, reason: 'no word from the device' }, 'not 1000: the device holds the session');
+    c.p.disconnect();
+
+    // beats keep it alive; so do answers still draining
+    c = connected(fs, { reconnect: true, silenceTimeout: 80 });
+    c.ws.protocol = 'webfuse2-heartbeat';
+    c.ws.open();
+    for (let i = 0; i < 5; i++) {
+        await wait(40);
+        c.ws.request({ id: 10 + i, type: Type.GETATTR, path: '/' });
+    }
+    c.ws.bufferedAmount = 10000;
+    for (let i = 0; i < 5; i++) {
+        await wait(40);
+        c.ws.bufferedAmount -= 1000; // the device takes our bytes, slowly
+    }
+    assert.equal(c.p.state, State.CONNECTED);
+    await wait(150); // now nothing moves
+    assert.equal(c.p.state, State.RECONNECTING);
+    c.p.disconnect();
+
+    // a service without heartbeats (plain webfuse2): silence is normal
+    c = connected(fs, { reconnect: true, silenceTimeout: 40 });
+    c.ws.protocol = 'webfuse2';
+    c.ws.open();
+    await wait(150);
+    assert.equal(c.p.state, State.CONNECTED);
+    c.p.disconnect();
 });
 
 test('after getcreds, a close with a code, or a drop minutes later, is not a token refusal', async () => {

@@ -11,6 +11,9 @@
 // encoder takes either a Number or a BigInt for every u64.
 
 export const PROTOCOL = 'webfuse2';
+// The same protocol, from a service that asks something every few seconds
+// while a provider is attached (offered first; lib/service/heartbeat.c).
+export const PROTOCOL_HEARTBEAT = 'webfuse2-heartbeat';
 export const RESPONSE = 0x80;
 export const NO_HANDLE = 0xffffffffffffffffn;
 export const MAX_MESSAGE_SIZE = 16 * 1024 * 1024;

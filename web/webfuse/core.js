@@ -50,6 +50,7 @@ export class SharingCore {
      * @param {object} [options]
      * @param {boolean} [options.reconnect]  default true
      * @param {object} [options.cache]       ReadAhead options
+     * @param {number} [options.silenceTimeout]  see Provider (default SILENCE_MS)
      * @param {any} [options.WebSocket]
      */
     constructor(post, options = {}) {
@@ -76,6 +77,7 @@ export class SharingCore {
         this.provider = new Provider(this.fs, {
             token: () => this.token,
             reconnect: options.reconnect ?? true,
+            silenceTimeout: options.silenceTimeout,
             WebSocket: options.WebSocket,
             onError: (err) => console.error(err),
         });

@@ -8,7 +8,7 @@
 export { Sharing } from './sharing.js';
 export { SharingCore, IDLE_MS } from './core.js';
 export {
-    Provider, FsError, State, CloseCode, describeClose, sameOriginUrl, RECONNECT_DELAYS,
+    Provider, FsError, State, CloseCode, describeClose, sameOriginUrl, RECONNECT_DELAYS, SILENCE_MS,
     handleRequest, answer,
 } from './provider.js';
 export { FilesFS, READING_MS } from './filesfs.js';

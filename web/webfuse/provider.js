@@ -24,7 +24,7 @@
 // handler settles, in whatever order that happens.
 
 import {
-    PROTOCOL, RESPONSE, Type, Errno, decode, encode, errorResponse, unknownResponse,
+    PROTOCOL, PROTOCOL_HEARTBEAT, RESPONSE, Type, Errno, decode, encode, errorResponse, unknownResponse,
     wireErrno, DecodeError, typeName, READ_HEADER, encodeReadHeader,
 } from './codec.js';
 
@@ -49,6 +49,7 @@ export const State = Object.freeze({
 // (lib/proto/wf_refusal.h), and the standard ones that matter here.
 export const CloseCode = Object.freeze({
     NORMAL: 1000, GOING_AWAY: 1001, PROTOCOL: 1002, NO_STATUS: 1005, ABNORMAL: 1006, POLICY: 1008,
+    SILENT: 4000, // ours to the device: nothing heard for silenceTimeout (not a normal close: it resumes)
     TOKEN: 4401, ORIGIN: 4403, AUTH_TIMEOUT: 4408, BUSY: 4409, BACKOFF: 4429, OVERLOAD: 4503,
 });
 
@@ -107,6 +108,10 @@ export const RECONNECT_DELAYS = Object.freeze([250, 1000, 2000, 4000, 8000, 1000
 // It pings that one when we knock and drops it unanswered (in 5 s, or its
 // request timeout while reads are pending), so a later knock gets in.
 const FIRST_RETRIES = 5;
+
+// Silence (ms) after which a heartbeat-sending service counts as out of
+// reach: its beat comes every 5 s at the latest.
+export const SILENCE_MS = 20000;
 
 // How long after answering getcreds a close without a code still counts as
 // an older service refusing the token (its authenticator answers at once).
@@ -276,6 +281,10 @@ export class Provider extends EventTarget {
      *   again with backoff (State.RECONNECTING) until it works, a permanent
      *   refusal comes, or disconnect() is called
      * @param {number[]} [options.reconnectDelays]  ms, default RECONNECT_DELAYS
+     * @param {number} [options.silenceTimeout]  ms without a word from a
+     *   service that sends heartbeats (nothing received, nothing owed to it,
+     *   nothing of ours draining) after which the connection counts as lost;
+     *   default SILENCE_MS, 0: never
      * @param {any} [options.WebSocket]  constructor, for tests
      * @param {(err: unknown, req: object) => void} [options.onError]  unexpected handler failures
      */
@@ -299,6 +308,7 @@ export class Provider extends EventTarget {
         this._closing = null;
         /** @type {(() => void) | null} */
         this._pendingOpen = null;
+        this._heardAt = 0; // performance.now() of the last sign of life (_watch)
     }
 
     /** Starts a new session. @param {string} url */
@@ -339,7 +349,7 @@ export class Provider extends EventTarget {
         if (this.state !== State.RECONNECTING) this._setState(State.CONNECTING, { url });
         let ws;
         try {
-            ws = new WS(url, PROTOCOL);
+            ws = new WS(url, [PROTOCOL_HEARTBEAT, PROTOCOL]);
         } catch (err) {
             this._setState(State.REFUSED, { url, message: String(err && err.message || err) });
             return;
@@ -350,6 +360,7 @@ export class Provider extends EventTarget {
             if (this.ws !== ws) return;
             this._opened = true;
             if (!this._established) this._attempt = 0; // first-connection retries are over
+            this._watch(ws);
             this._setState(State.CONNECTED, { url, resumed: this._established });
         };
         ws.onerror = () => {
@@ -395,6 +406,40 @@ export class Provider extends EventTarget {
         }
         this._ended();
         this._setState(State.IDLE, { code: 1000, reason: 'stopped by user' });
+    }
+
+    // A device out of reach (the computer moved to another network) leaves
+    // the socket open for minutes, and a page cannot see WebSocket pings.
+    // A service that selected PROTOCOL_HEARTBEAT asks something every few
+    // seconds, so a long silence means it is gone: the connection then ends
+    // as lost (close code 4000 to the device, which holds the session) and
+    // the reconnect begins.
+    /** @param {any} ws */
+    _watch(ws) {
+        const limit = this.options.silenceTimeout ?? SILENCE_MS;
+        if (ws.protocol !== PROTOCOL_HEARTBEAT || !(limit > 0)) return;
+        this._heardAt = performance.now(); // monotonic: a computer that slept has not been silent
+        let buffered = 0;
+        const timer = setInterval(() => {
+            if (this.ws !== ws) {
+                clearInterval(timer);
+                return;
+            }
+            const now = performance.now();
+            const b = ws.bufferedAmount ?? 0;
+            // answering, or our answers still draining: the device is taking them
+            if (this.inflight > 0 || b < buffered) this._heardAt = now;
+            buffered = b;
+            if (now - this._heardAt < limit) return;
+            clearInterval(timer);
+            this.ws = null;
+            try {
+                ws.close(CloseCode.SILENT, 'no word from the device');
+            } catch {
+                // already closing
+            }
+            this._closed({ code: CloseCode.SILENT, reason: `no word from the device for ${Math.round(limit / 1000)} s` });
+        }, Math.min(1000, limit / 4));
     }
 
     _ended() {
@@ -452,6 +497,7 @@ export class Provider extends EventTarget {
     }
 
     async _message(ws, data) {
+        this._heardAt = performance.now();
         if (typeof data === 'string') return; // text messages are a protocol error: ignore
         let bytes;
         if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
