@@ -258,6 +258,32 @@ class Reconnect(unittest.TestCase):
             self.assertEqual(hashlib.sha256(head + rest).digest(), hashlib.sha256(data).digest(),
                              "the file opened before the switch reads on, whole")
 
+    def test_unanswered_heartbeat_is_not_an_answer_owed(self):
+        # An idle provider is asked getattr "/" every 5 s (heartbeat.c). One
+        # that vanished leaves a beat unanswered; that is no reason to give it
+        # the request timeout (20 s here) when another provider knocks.
+        if os.environ.get("WF_SILENCE_TESTS", "1") == "0":
+            self.skipTest("WF_SILENCE_TESTS=0: the heartbeat waits run in the main stage only")
+        with h.Service(timeout=20, resume_timeout=30) as svc:
+            a = h.Provider(svc, verbose=True)
+            b = h.Provider(svc, directory=a.directory, verbose=True)
+            self.addCleanup(b.cleanup)
+            self.addCleanup(a.cleanup)
+            self.addCleanup(lambda: a.send_signal(signal.SIGCONT))
+            populate(a.directory)
+            a.start()
+            h.wait_until(lambda: re.search(r"debug: request \d+: getattr / ", a.log_text()), 10,
+                         "a heartbeat (getattr /) to the idle provider", logs=a.logs)
+            a.send_signal(signal.SIGSTOP)
+            time.sleep(5.5)  # the next beat goes out, unanswered
+            t0 = time.monotonic()
+            b.start(wait_for_content=False)
+            h.wait_until(lambda: RE_CONNECTED.search(b.log_text()),
+                         KNOCK_PROBE_S + BACKOFF_CAP_MS / 1000.0 + SLACK, "the new provider to get in",
+                         interval=0.1, logs=b.logs)
+            h.log("unanswered heartbeat: the new provider got in after %.2fs" % (time.monotonic() - t0))
+            self.assertEqual(read_file(svc), CONTENT)
+
     def test_provider_owing_an_answer_gets_the_request_timeout(self):
         data = os.urandom(1 << 20)
         with h.Service(timeout=20, resume_timeout=30) as svc:
