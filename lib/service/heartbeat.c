@@ -7,10 +7,7 @@
 
 static void beat_done(struct wf_service *s, struct wf_op *op, const struct wf_msg *resp, int err)
 {
-    (void)op;
-    (void)resp;
-    (void)err;
-    s->heartbeat_out = false;
+    (void)s, (void)op, (void)resp, (void)err; /* the answer is the point, not its content */
 }
 
 static void on_beat(lws_sorted_usec_list_t *sul)
@@ -19,12 +16,12 @@ static void on_beat(lws_sorted_usec_list_t *sul)
     if (!s->provider)
         return;
     lws_usec_t quiet = lws_now_usecs() - s->requests.last_sent;
-    if (quiet >= BEAT_US && !s->heartbeat_out && !s->requests.oldest && s->state == WF_SESSION_ACTIVE) {
+    /* nothing in flight: also no beat of ours, which stays in the table until it ends */
+    if (quiet >= BEAT_US && !s->requests.oldest && s->state == WF_SESSION_ACTIVE) {
         struct wf_op *op = wf_op_new(NULL);
         if (op) {
             op->flags = WF_OP_SESSION_ONLY | WF_OP_QUIET;
             struct wf_msg m = { .type = WF_GETATTR, .path = { "/", 1 } };
-            s->heartbeat_out = true;
             wf_requests_send(&s->requests, op, &m, beat_done);
             quiet = 0;
         }

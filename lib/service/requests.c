@@ -27,6 +27,14 @@ void wf_requests_fail(struct wf_requests *t, struct wf_op *op, int err)
     complete(t, op, NULL, err);
 }
 
+bool wf_requests_owed(const struct wf_requests *t)
+{
+    /* a beat goes out only with nothing in flight: alone, it is the oldest and newest */
+    const struct wf_op *first = t->oldest;
+    bool only_beat = first && first == t->newest && (first->flags & WF_OP_QUIET);
+    return (first && !only_beat) || (t->conn && t->conn->queued_bytes);
+}
+
 static struct wf_op **bucket(struct wf_requests *t, uint32_t id)
 {
     return &t->buckets[id % WF_REQ_BUCKETS];

@@ -75,6 +75,9 @@ void wf_requests_release_held(struct wf_requests *t);
 int wf_requests_cancel_held(struct wf_requests *t, struct wf_op *op, int err);
 /* Fails every sent and held request with err; nothing is held any more. */
 void wf_requests_fail_all(struct wf_requests *t, int err);
+/* Answers are due: a request is in flight or queued to go, a heartbeat
+ * (WF_OP_QUIET) alone aside. */
+bool wf_requests_owed(const struct wf_requests *t);
 
 void wf_requests_cleanup(struct wf_requests *t);
 

@@ -17,7 +17,6 @@
 #include "auth.h"
 #include "docroot.h"
 #include "heartbeat.h"
-#include "op.h"
 #include "listener.h"
 #include "proto/wf_refusal.h"
 #include "service_int.h"
@@ -138,11 +137,8 @@ static enum wf_refusal refuse_busy(struct wf_service *s)
      * the ping may queue behind megabytes on a slow link: it gets the
      * patience its answers get, so a knock cannot cost a provider that
      * works its connection. */
-    const struct wf_op *first = s->requests.oldest;
-    bool only_heartbeat = first && first == s->requests.newest && (first->flags & WF_OP_QUIET);
-    bool owes = (first && !only_heartbeat) || s->conn.queued_bytes;
     unsigned secs = WF_KNOCK_PROBE_SECS;
-    if (owes && s->cfg.timeout_secs > (int)secs)
+    if (wf_requests_owed(&s->requests) && s->cfg.timeout_secs > (int)secs)
         secs = (unsigned)s->cfg.timeout_secs;
     wf_debug("refusing a second provider: one is already attached (pinging it)");
     wf_conn_probe(&s->conn, secs);

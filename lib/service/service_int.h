@@ -67,7 +67,6 @@ struct wf_service {
 
     struct wf_requests requests;
     lws_sorted_usec_list_t heartbeat_sul; /* heartbeat.c */
-    bool heartbeat_out;                   /* a heartbeat waits for its answer */
     size_t write_behind_bytes; /* written data answered but not yet confirmed by the provider */
     struct wf_op *write_waiters; /* sent writes waiting for room to be answered, in order */
 };
