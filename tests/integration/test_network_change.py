@@ -96,8 +96,7 @@ class NetworkChange(unittest.TestCase):
             h.log("network change: the new connection got in after %.2fs" % (time.monotonic() - t0))
             self.assertIn("%s did not answer a ping" % self.old_addr, svc.log_text())
             self.assertIn("provider connected from %s" % self.new_addr, svc.log_text().replace("::ffff:", ""))
-            rest = h.call(lambda: b"".join(iter(lambda: os.read(fd, 1 << 20), b"")), timeout=30,
-                          what="the rest of the update")
+            rest = h.read_to_end(fd, timeout=30, what="the rest of the update")
             self.assertEqual(hashlib.sha256(head + rest).digest(), hashlib.sha256(data).digest())
             old.send_signal(signal.SIGTERM)
 
@@ -137,8 +136,8 @@ class NetworkChange(unittest.TestCase):
             head = h.call(os.read, fd, 4 << 20, timeout=10)
             self.change_network()
             t0 = time.monotonic()
-            rest = h.call(lambda: b"".join(iter(lambda: os.read(fd, 1 << 20), b"")),
-                          timeout=SILENCE_S + KNOCK_PROBE_S + 20, what="the rest of the update through the page")
+            rest = h.read_to_end(fd, timeout=SILENCE_S + KNOCK_PROBE_S + 20,
+                                 what="the rest of the update through the page")
             h.log("network change: the page's update read on after %.1fs" % (time.monotonic() - t0))
             self.assertEqual(hashlib.sha256(head + rest).digest(), hashlib.sha256(data).digest())
             text = svc.log_text().replace("::ffff:", "")

@@ -230,14 +230,28 @@ class Reconnect(unittest.TestCase):
             finally:
                 svc.cleanup()
 
+    def old_and_new(self, svc):
+        """Providers of one directory: a (to be stopped) and b (knocking
+        later); both cleaned up, a continued first."""
+        a = h.Provider(svc, verbose=True)
+        b = h.Provider(svc, directory=a.directory, verbose=True)
+        self.addCleanup(b.cleanup)
+        self.addCleanup(a.cleanup)
+        self.addCleanup(lambda: a.send_signal(signal.SIGCONT))
+        return a, b
+
+    def start_and_get_in(self, b):
+        """Starts b while another provider holds the slot; waits for it to
+        get in (the knock probe, then one backoff step)."""
+        b.start(wait_for_content=False)
+        h.wait_until(lambda: RE_CONNECTED.search(b.log_text()),
+                     KNOCK_PROBE_S + BACKOFF_CAP_MS / 1000.0 + SLACK, "the new provider to get in",
+                     interval=0.1, logs=b.logs)
+
     def test_silent_provider_gives_way_to_a_new_one(self):
         data = os.urandom(8 << 20)  # more than the kernel reads ahead
         with h.Service(resume_timeout=30) as svc:  # the default: requests wait for a provider
-            a = h.Provider(svc, verbose=True)
-            b = h.Provider(svc, directory=a.directory, verbose=True)
-            self.addCleanup(b.cleanup)
-            self.addCleanup(a.cleanup)
-            self.addCleanup(lambda: a.send_signal(signal.SIGCONT))
+            a, b = self.old_and_new(svc)
             with open(a.path("image.bin"), "wb") as f:
                 f.write(data)
             a.start()
@@ -247,14 +261,10 @@ class Reconnect(unittest.TestCase):
             # A: no answers from now on, and no FUSE request for it to miss
             a.send_signal(signal.SIGSTOP)
             t0 = time.monotonic()
-            b.start(wait_for_content=False)
-            h.wait_until(lambda: RE_CONNECTED.search(b.log_text()),
-                         KNOCK_PROBE_S + BACKOFF_CAP_MS / 1000.0 + SLACK, "the new provider to get in",
-                         interval=0.1, logs=b.logs)
+            self.start_and_get_in(b)
             h.log("silent provider: the new one got in after %.2fs" % (time.monotonic() - t0))
             self.assertIn("did not answer a ping", svc.log_text())
-            rest = h.call(lambda: b"".join(iter(lambda: os.read(fd, 1 << 20), b"")), timeout=30,
-                          what="read on through the new provider")
+            rest = h.read_to_end(fd, timeout=30, what="read on through the new provider")
             self.assertEqual(hashlib.sha256(head + rest).digest(), hashlib.sha256(data).digest(),
                              "the file opened before the switch reads on, whole")
 
@@ -265,11 +275,7 @@ class Reconnect(unittest.TestCase):
         if os.environ.get("WF_SILENCE_TESTS", "1") == "0":
             self.skipTest("WF_SILENCE_TESTS=0: the heartbeat waits run in the main stage only")
         with h.Service(timeout=20, resume_timeout=30) as svc:
-            a = h.Provider(svc, verbose=True)
-            b = h.Provider(svc, directory=a.directory, verbose=True)
-            self.addCleanup(b.cleanup)
-            self.addCleanup(a.cleanup)
-            self.addCleanup(lambda: a.send_signal(signal.SIGCONT))
+            a, b = self.old_and_new(svc)
             populate(a.directory)
             a.start()
             h.wait_until(lambda: re.search(r"debug: request \d+: getattr / ", a.log_text()), 10,
@@ -277,21 +283,14 @@ class Reconnect(unittest.TestCase):
             a.send_signal(signal.SIGSTOP)
             time.sleep(5.5)  # the next beat goes out, unanswered
             t0 = time.monotonic()
-            b.start(wait_for_content=False)
-            h.wait_until(lambda: RE_CONNECTED.search(b.log_text()),
-                         KNOCK_PROBE_S + BACKOFF_CAP_MS / 1000.0 + SLACK, "the new provider to get in",
-                         interval=0.1, logs=b.logs)
+            self.start_and_get_in(b)
             h.log("unanswered heartbeat: the new provider got in after %.2fs" % (time.monotonic() - t0))
             self.assertEqual(read_file(svc), CONTENT)
 
     def test_provider_owing_an_answer_gets_the_request_timeout(self):
         data = os.urandom(1 << 20)
         with h.Service(timeout=20, resume_timeout=30) as svc:
-            a = h.Provider(svc, verbose=True)
-            b = h.Provider(svc, directory=a.directory, verbose=True)
-            self.addCleanup(b.cleanup)
-            self.addCleanup(a.cleanup)
-            self.addCleanup(lambda: a.send_signal(signal.SIGCONT))
+            a, b = self.old_and_new(svc)
             with open(a.path("slow.bin"), "wb") as f:
                 f.write(data)
             a.start()

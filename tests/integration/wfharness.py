@@ -203,6 +203,11 @@ class BackgroundCall:
         return self.result
 
 
+def read_to_end(fd, timeout=CALL_TIMEOUT, what="read to the end"):
+    """The rest of an open file, read in 1 MiB pieces (bounded wait)."""
+    return call(lambda: b"".join(iter(lambda: os.read(fd, 1 << 20), b"")), timeout=timeout, what=what)
+
+
 def errno_of(fn, *args, **kwargs):
     """Run fn; return 0 on success or the errno of the OSError it raised."""
     try:
