@@ -469,31 +469,36 @@ export class Provider extends EventTarget {
         const retryFirst = !this._established && !this._opened && code === CloseCode.ABNORMAL &&
             this._attempt < FIRST_RETRIES;
         if (this.options.reconnect && retryFirst) {
-            const delays = this.options.reconnectDelays ?? RECONNECT_DELAYS;
-            const delay = delays[Math.min(this._attempt, delays.length - 1)];
-            this._attempt++;
-            this._timer = setTimeout(() => { // still CONNECTING: nothing to tell the person yet
-                this._timer = null;
-                this._open();
-            }, Math.round(delay * (0.8 + 0.4 * Math.random())));
+            this._openLater(code); // still CONNECTING: nothing to tell the person yet
             return;
         }
         if (this.options.reconnect && this._established && !d.permanent) {
-            this._attempt++;
-            const delays = this.options.reconnectDelays ?? RECONNECT_DELAYS;
-            let delay = delays[Math.min(this._attempt, delays.length) - 1];
-            if (code === CloseCode.BACKOFF) delay = Math.max(delay, 5000);
-            delay = Math.round(delay * (0.8 + 0.4 * Math.random())); // no lockstep with other pages
+            const delay = this._openLater(code);
             this._setState(State.RECONNECTING, {
                 code, reason, message: d.message, attempt: this._attempt, delay, url: this.url,
             });
-            this._timer = setTimeout(() => {
-                this._timer = null;
-                this._open();
-            }, delay);
             return;
         }
         this._setState(accepted ? State.LOST : State.REFUSED, { code, reason, message: d.message, permanent: d.permanent });
+    }
+
+    /**
+     * Connects again after the next reconnect delay (±20 %: no lockstep with
+     * other pages; at least 5 s when the service asked to wait).
+     * @param {number} code  how the last connection ended
+     * @returns {number} the delay (ms)
+     */
+    _openLater(code) {
+        const delays = this.options.reconnectDelays ?? RECONNECT_DELAYS;
+        let delay = delays[Math.min(this._attempt, delays.length - 1)];
+        this._attempt++;
+        if (code === CloseCode.BACKOFF) delay = Math.max(delay, 5000);
+        delay = Math.round(delay * (0.8 + 0.4 * Math.random()));
+        this._timer = setTimeout(() => {
+            this._timer = null;
+            this._open();
+        }, delay);
+        return delay;
     }
 
     async _message(ws, data) {
